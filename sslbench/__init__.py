@@ -1,0 +1,1 @@
+"""sslbench: a terminal workbench for semi-supervised image classification."""

@@ -1,0 +1,125 @@
+"""Batched augmentation as tensor ops on the device: no per-sample Python, PIL or workers.
+
+Images here are float [B, C, H, W] in [0, 1]. Every random draw comes from the caller's generator,
+so a run is reproducible and resumable (the generator's state is checkpointed).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+GRAY = 0.5  # fill for areas uncovered by affine ops and cutout, as FixMatch fills with (128, 128, 128)
+
+
+def _uniform(n: int, g: torch.Generator, device: torch.device, lo: float = 0.0, hi: float = 1.0) -> torch.Tensor:
+    return torch.rand(n, generator=g, device=device) * (hi - lo) + lo
+
+
+def weak_augment(x: torch.Tensor, g: torch.Generator, pad: int, flip: bool) -> torch.Tensor:
+    """Random translation by up to `pad` pixels (reflect padding) and, if `flip`, horizontal flips."""
+    B, C, H, W = x.shape
+    if flip:
+        do = torch.rand(B, generator=g, device=x.device) < 0.5
+        x = torch.where(do[:, None, None, None], x.flip(3), x)
+    if pad > 0:
+        xp = F.pad(x, (pad, pad, pad, pad), mode="reflect")
+        oy = torch.randint(0, 2 * pad + 1, (B,), generator=g, device=x.device)
+        ox = torch.randint(0, 2 * pad + 1, (B,), generator=g, device=x.device)
+        iy = (oy[:, None] + torch.arange(H, device=x.device))[:, None, :, None]
+        ix = (ox[:, None] + torch.arange(W, device=x.device))[:, None, None, :]
+        b = torch.arange(B, device=x.device)[:, None, None, None]
+        c = torch.arange(C, device=x.device)[None, :, None, None]
+        x = xp[b, c, iy, ix]
+    return x
+
+
+# FixMatch's RandAugment pool without Equalize; geometric ops are gathered into one affine per sample.
+COLOR_OPS = ("identity", "autocontrast", "brightness", "color", "contrast", "posterize", "sharpness", "solarize")
+GEOMETRIC_OPS = ("rotate", "shear_x", "shear_y", "translate_x", "translate_y")
+OPS = COLOR_OPS + GEOMETRIC_OPS
+
+
+def _gray(x: torch.Tensor) -> torch.Tensor:
+    if x.shape[1] == 1:
+        return x
+    w = torch.tensor([0.299, 0.587, 0.114], device=x.device, dtype=x.dtype)[None, :, None, None]
+    return (x * w).sum(1, keepdim=True)
+
+
+def _blur(x: torch.Tensor) -> torch.Tensor:
+    k = torch.ones(3, 3, device=x.device, dtype=x.dtype)
+    k[1, 1] = 5.0
+    k = (k / k.sum()).expand(x.shape[1], 1, 3, 3)
+    return F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), k, groups=x.shape[1])
+
+
+def strong_augment(x: torch.Tensor, g: torch.Generator, n_ops: int = 2, cutout: float = 0.5) -> torch.Tensor:
+    """RandAugment with random magnitudes (FixMatch's variant) plus cutout, on a whole batch at once.
+
+    Each round draws one op and one magnitude per sample. Colour ops are blends whose factor is the
+    identity for samples that did not draw them, so no per-op gather (and no device sync) is needed.
+    """
+    B, C, H, W = x.shape
+    dev = x.device
+    theta = torch.eye(3, device=dev).repeat(B, 1, 1)
+    for _ in range(n_ops):
+        op = torch.randint(0, len(OPS), (B,), generator=g, device=dev)
+        mag = _uniform(B, g, dev)
+        sign = torch.where(torch.rand(B, generator=g, device=dev) < 0.5, -1.0, 1.0)
+        chose = {name: (op == i) for i, name in enumerate(OPS)}
+
+        def factor(name: str, lo: float, hi: float) -> torch.Tensor:
+            f = torch.where(chose[name], lo + mag * (hi - lo), torch.ones_like(mag))
+            return f[:, None, None, None]
+
+        x = x * factor("brightness", 0.05, 0.95 * 2)
+        gray = _gray(x)
+        x = gray + factor("color", 0.05, 1.9) * (x - gray)
+        mean = _gray(x).mean((1, 2, 3), keepdim=True)
+        x = mean + factor("contrast", 0.05, 1.9) * (x - mean)
+        blur = _blur(x)
+        x = blur + factor("sharpness", 0.05, 1.9) * (x - blur)
+        x = x.clamp(0, 1)
+        thresh = torch.where(chose["solarize"], mag, torch.full_like(mag, 2.0))[:, None, None, None]
+        x = torch.where(x >= thresh, 1 - x, x)
+        levels = 2 ** torch.round(4 + 4 * (1 - mag))  # keep 4..8 bits
+        post = torch.floor(x * (levels[:, None, None, None] - 1) + 0.5) / (levels[:, None, None, None] - 1)
+        x = torch.where(chose["posterize"][:, None, None, None], post, x)
+        lo, hi = x.amin((2, 3), keepdim=True), x.amax((2, 3), keepdim=True)
+        auto = (x - lo) / (hi - lo).clamp_min(1e-3)
+        x = torch.where(chose["autocontrast"][:, None, None, None], auto, x)
+        theta = theta @ _affine(chose, mag * sign, B, dev)
+    x = _warp(x, theta[:, :2])
+    return _cutout(x, g, cutout) if cutout > 0 else x
+
+
+def _affine(chose: dict[str, torch.Tensor], s: torch.Tensor, B: int, dev: torch.device) -> torch.Tensor:
+    """Per-sample 3x3 matrices (normalised coordinates): identity except where a geometric op was drawn."""
+    m = torch.eye(3, device=dev).repeat(B, 1, 1)
+    a = torch.where(chose["rotate"], s * math.radians(30), torch.zeros_like(s))
+    m[:, 0, 0], m[:, 0, 1], m[:, 1, 0], m[:, 1, 1] = a.cos(), -a.sin(), a.sin(), a.cos()
+    m[:, 0, 1] += torch.where(chose["shear_x"], s * 0.3, torch.zeros_like(s))
+    m[:, 1, 0] += torch.where(chose["shear_y"], s * 0.3, torch.zeros_like(s))
+    m[:, 0, 2] = torch.where(chose["translate_x"], s * 0.6, torch.zeros_like(s))  # 0.3 of the width
+    m[:, 1, 2] = torch.where(chose["translate_y"], s * 0.6, torch.zeros_like(s))
+    return m
+
+
+def _warp(x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+    grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
+    return F.grid_sample(x - GRAY, grid, mode="bilinear", padding_mode="zeros", align_corners=False) + GRAY
+
+
+def _cutout(x: torch.Tensor, g: torch.Generator, frac: float) -> torch.Tensor:
+    """Fill one random square of side frac*H per image with gray (centres may sit near the border)."""
+    B, C, H, W = x.shape
+    half_h, half_w = max(1, round(frac * H / 2)), max(1, round(frac * W / 2))
+    cy = torch.randint(0, H, (B,), generator=g, device=x.device)[:, None, None]
+    cx = torch.randint(0, W, (B,), generator=g, device=x.device)[:, None, None]
+    yy = torch.arange(H, device=x.device)[None, :, None]
+    xx = torch.arange(W, device=x.device)[None, None, :]
+    box = ((yy - cy).abs() < half_h) & ((xx - cx).abs() < half_w)
+    return torch.where(box[:, None], torch.full_like(x, GRAY), x)

@@ -1,0 +1,143 @@
+"""Device-resident data, index samplers and lazily augmented batches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import torch
+
+from sslbench.data.augment import strong_augment, weak_augment
+
+
+@dataclass
+class DeviceData:
+    """A dataset on the training device, with its M-label split.
+
+    images: uint8 [N, C, H, W]; labels: int64 [N] (all of them: unlabeled labels are for diagnostics
+    only and never reach a loss); labeled / unlabeled: int64 indices into images.
+    """
+
+    name: str
+    classes: list[str]
+    images: torch.Tensor
+    labels: torch.Tensor
+    labeled: torch.Tensor
+    unlabeled: torch.Tensor
+    eval_images: torch.Tensor
+    eval_labels: torch.Tensor
+    eval_split: str  # "test" or "val"
+    mean: torch.Tensor  # float [1, C, 1, 1]
+    std: torch.Tensor
+    hflip: bool
+    pad: int  # weak-augmentation translation in pixels
+
+    @property
+    def n_classes(self) -> int:
+        """Number of classes K."""
+        return len(self.classes)
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        """float [B, C, H, W] in [0, 1] -> standardised, channels_last."""
+        return ((x - self.mean) / self.std).contiguous(memory_format=torch.channels_last)
+
+    def plain(self, idx: torch.Tensor, images: torch.Tensor | None = None) -> torch.Tensor:
+        """Un-augmented, normalised images at idx."""
+        src = self.images if images is None else images
+        return self.normalize(src[idx].float().div_(255))
+
+
+class Sampler:
+    """Draws batches of indices from a pool, one seeded permutation per pass; its state is checkpointable."""
+
+    def __init__(self, pool: torch.Tensor, g: torch.Generator):
+        self.pool, self.g = pool, g
+        self.perm = torch.empty(0, dtype=torch.long, device=pool.device)
+        self.pos = 0
+
+    def next(self, n: int) -> torch.Tensor:
+        """The next n indices of the pool (wrapping into a fresh permutation as needed)."""
+        if len(self.pool) == 0 or n == 0:
+            return self.pool[:0]
+        parts = []
+        while n > 0:
+            if self.pos >= len(self.perm):
+                self.perm = torch.randperm(len(self.pool), generator=self.g, device=self.pool.device)
+                self.pos = 0
+            take = min(n, len(self.perm) - self.pos)
+            parts.append(self.perm[self.pos:self.pos + take])
+            self.pos, n = self.pos + take, n - take
+        return self.pool[torch.cat(parts)]
+
+    def state_dict(self) -> dict:
+        """Permutation and position."""
+        return {"perm": self.perm.cpu(), "pos": self.pos}
+
+    def load_state_dict(self, s: dict) -> None:
+        """Restore from state_dict()."""
+        self.perm, self.pos = s["perm"].to(self.pool.device), s["pos"]
+
+
+@dataclass
+class Batch:
+    """One training step's data. Views are augmented on first use, so a method pays only for what it reads.
+
+    x / y: weakly augmented labeled images and their labels. u_weak / u_strong: two views of the same
+    unlabeled images. u_idx: their indices (the engine uses them for pseudo-label accuracy; methods must not).
+    """
+
+    data: DeviceData
+    g: torch.Generator
+    l_idx: torch.Tensor
+    u_idx: torch.Tensor
+    n_ops: int = 2
+    cutout: float = 0.5
+    images_seen: int = 0  # images that went through a view so far (throughput counts views, as FixMatch's cost does)
+
+    @cached_property
+    def y(self) -> torch.Tensor:
+        """int64 [B] labels of the labeled images."""
+        return self.data.labels[self.l_idx]
+
+    @cached_property
+    def x(self) -> torch.Tensor:
+        """float [B, C, H, W] weakly augmented labeled images."""
+        self.images_seen += len(self.l_idx)
+        return self._weak(self.l_idx)
+
+    @cached_property
+    def u_weak(self) -> torch.Tensor:
+        """float [uB, C, H, W] weak view of the unlabeled images."""
+        self.images_seen += len(self.u_idx)
+        return self.data.normalize(weak_augment(self._u01, self.g, self.data.pad, self.data.hflip))
+
+    @cached_property
+    def u_strong(self) -> torch.Tensor:
+        """float [uB, C, H, W] strong view (weak + RandAugment + cutout) of the same unlabeled images."""
+        self.images_seen += len(self.u_idx)
+        weak = weak_augment(self._u01, self.g, self.data.pad, self.data.hflip)
+        return self.data.normalize(strong_augment(weak, self.g, self.n_ops, self.cutout))
+
+    @cached_property
+    def u_plain(self) -> torch.Tensor:
+        """float [uB, C, H, W] un-augmented unlabeled images."""
+        self.images_seen += len(self.u_idx)
+        return self.data.normalize(self._u01.clone())
+
+    @property
+    def has_unlabeled(self) -> bool:
+        """False when the unlabeled pool is empty (M = N) or mu = 0."""
+        return len(self.u_idx) > 0
+
+    @property
+    def has_labeled(self) -> bool:
+        """False when M = 0."""
+        return len(self.l_idx) > 0
+
+    @cached_property
+    def _u01(self) -> torch.Tensor:
+        return self.data.images[self.u_idx].float().div_(255)
+
+    def _weak(self, idx: torch.Tensor) -> torch.Tensor:
+        x = self.data.images[idx].float().div_(255)
+        return self.data.normalize(weak_augment(x, self.g, self.data.pad, self.data.hflip))

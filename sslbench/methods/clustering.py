@@ -1,0 +1,137 @@
+"""K-means on deep features (on the device, or refit with scikit-learn) and cluster-to-class mapping."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from scipy.optimize import linear_sum_assignment
+
+KMEANS_MODES = ("online", "lloyd", "sklearn")
+
+
+class KMeansLoss:
+    """Centroids over penultimate features and the clustering loss: mean squared distance to the
+    assigned centroid (centroids held constant, so the gradient pulls features toward them).
+
+    mode 'online': centroids move toward each batch's cluster means (EMA, rate `momentum`) every step.
+    mode 'lloyd': a few Lloyd iterations on the device over all unlabeled features once per epoch.
+    mode 'sklearn': the report's way, scikit-learn's KMeans refit on all unlabeled features once per epoch.
+    normalize: cluster L2-normalised features (spherical K-means). Without it the loss is minimised by
+    shrinking every feature toward zero, which on digits dragged test accuracy below the supervised baseline.
+    """
+
+    def __init__(self, k: int, mode: str, momentum: float = 0.1, lloyd_steps: int = 5, seed: int = 0,
+                 normalize: bool = True):
+        self.k, self.mode, self.momentum, self.lloyd_steps, self.seed = k, mode, momentum, lloyd_steps, seed
+        self.normalize = normalize
+        self.centroids: torch.Tensor | None = None  # float32 [k, d]
+        self.refits = 0
+
+    def loss(self, f: torch.Tensor) -> torch.Tensor:
+        """Mean squared distance of features [B, d] to their nearest centroid; updates centroids in 'online'."""
+        f = self._prep(f)
+        if len(f) == 0:
+            return f.sum() * 0.0
+        if self.centroids is None:  # online mode starts from the first batch (k-means++ seeding)
+            self.centroids = kmeans_pp(f.detach(), self.k, torch.Generator(f.device).manual_seed(self.seed))
+        d2 = torch.cdist(f, self.centroids).pow(2)
+        dist, assign = d2.min(1)
+        if self.mode == "online":
+            self._ema_update(f.detach(), assign)
+        return dist.mean()
+
+    @torch.no_grad()
+    def _ema_update(self, f: torch.Tensor, assign: torch.Tensor) -> None:
+        sums = torch.zeros_like(self.centroids).index_add_(0, assign, f)
+        counts = torch.bincount(assign, minlength=self.k).float()[:, None]
+        present = counts > 0
+        means = sums / counts.clamp_min(1)
+        self.centroids = torch.where(present, self.centroids.lerp(means, self.momentum), self.centroids)
+
+    @torch.no_grad()
+    def refit(self, feats: torch.Tensor) -> dict[str, float]:
+        """Fit centroids to all features [N, d] (sklearn or Lloyd steps); returns inertia and sizes."""
+        feats = self._prep(feats)
+        self.refits += 1
+        if self.mode == "sklearn":
+            from sklearn.cluster import KMeans
+
+            km = KMeans(self.k, n_init=1, random_state=self.seed + self.refits,
+                        init=self.centroids.cpu().numpy() if self.centroids is not None else "k-means++")
+            km.fit(feats.cpu().numpy())
+            self.centroids = torch.from_numpy(km.cluster_centers_).float().to(feats.device)
+        else:
+            if self.centroids is None:
+                g = torch.Generator(feats.device).manual_seed(self.seed)
+                self.centroids = kmeans_pp(feats, self.k, g)
+            self.centroids = lloyd(feats, self.centroids, self.lloyd_steps)
+        dist, assign = torch.cdist(feats, self.centroids).pow(2).min(1)
+        self.last_assign = assign
+        return {"inertia": dist.sum().item(), "mean_sq_dist": dist.mean().item(),  # sync: once per epoch
+                "empty_clusters": int((torch.bincount(assign, minlength=self.k) == 0).sum())}
+
+    def _prep(self, f: torch.Tensor) -> torch.Tensor:
+        f = f.float()
+        return torch.nn.functional.normalize(f, dim=1) if self.normalize else f
+
+    def state_dict(self) -> dict:
+        """Centroids and refit count."""
+        return {"centroids": self.centroids, "refits": self.refits}
+
+    def load_state_dict(self, s: dict) -> None:
+        """Restore from state_dict()."""
+        self.centroids, self.refits = s["centroids"], s["refits"]
+
+
+def kmeans_pp(x: torch.Tensor, k: int, g: torch.Generator) -> torch.Tensor:
+    """k-means++ seeding on the device: k rows of x, each drawn with probability ~ squared distance."""
+    first = torch.randint(0, len(x), (1,), generator=g, device=x.device)
+    c = x[first]
+    d2 = torch.cdist(x, c).pow(2).squeeze(1)
+    for _ in range(1, k):
+        w = d2 + 1e-12
+        nxt = torch.multinomial(w / w.sum(), 1, generator=g)
+        c = torch.cat([c, x[nxt]])
+        d2 = torch.minimum(d2, torch.cdist(x, x[nxt]).pow(2).squeeze(1))
+    return c.clone()
+
+
+def lloyd(x: torch.Tensor, c: torch.Tensor, steps: int) -> torch.Tensor:
+    """Lloyd iterations on the device; an empty cluster keeps its old centroid."""
+    for _ in range(steps):
+        assign = torch.cdist(x, c).argmin(1)
+        sums = torch.zeros_like(c).index_add_(0, assign, x)
+        counts = torch.bincount(assign, minlength=len(c)).float()[:, None]
+        c = torch.where(counts > 0, sums / counts.clamp_min(1), c)
+    return c
+
+
+# --------------------------------------------------------------------------- clusters -> classes
+
+
+def map_clusters(assign: np.ndarray, labels: np.ndarray, n_clusters: int, n_classes: int,
+                 how: str = "hungarian") -> np.ndarray:
+    """Cluster id -> class id, learned from points whose labels are known.
+
+    'hungarian' finds the one-to-one mapping with the most agreements (clusters beyond the classes fall back
+    to majority); 'majority' gives each cluster its most frequent class. Clusters with no labeled point
+    map to the most common class.
+    """
+    counts = np.zeros((n_clusters, n_classes), dtype=np.int64)
+    np.add.at(counts, (assign, labels), 1)
+    fallback = int(np.bincount(labels, minlength=n_classes).argmax()) if len(labels) else 0
+    mapping = np.where(counts.sum(1) > 0, counts.argmax(1), fallback)
+    if how == "hungarian":
+        rows, cols = linear_sum_assignment(-counts)
+        mapping[rows] = cols
+    elif how != "majority":
+        raise ValueError(f"unknown mapping {how!r}")
+    return mapping
+
+
+def cluster_accuracy(assign: np.ndarray, labels: np.ndarray, n_clusters: int, n_classes: int) -> float:
+    """Best one-to-one (Hungarian) accuracy of a clustering against true labels (majority beyond K)."""
+    if len(labels) == 0:
+        return float("nan")
+    mapping = map_clusters(assign, labels, n_clusters, n_classes, "hungarian")
+    return float((mapping[assign] == labels).mean())

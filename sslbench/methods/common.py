@@ -1,0 +1,163 @@
+"""What every method shares: the interface the engine calls, the output it returns, and the pieces
+(one forward over several views, confidence masking, embedding a pool) that are written once here.
+
+A method never calls backward(), steps an optimiser, moves data or writes logs: engine/trainer.py does.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+
+from sslbench.config import Param
+from sslbench.data import Batch, DeviceData
+from sslbench.models import Classifier
+
+__all__ = ["EMA", "Method", "Out", "Param", "Phase", "confidence_mask", "cross_entropy", "embed", "forward_views"]
+
+
+@dataclass
+class Out:
+    """One step's result: named loss terms (scalar tensors), their weights, and diagnostics.
+
+    The engine minimises sum(weight[k] * loss[k]) and logs every term by name. pseudo / mask refer to
+    batch.u_idx: the engine scores pseudo-label accuracy from them; mask is the *kept* fraction.
+    """
+
+    loss: dict[str, torch.Tensor]
+    weight: dict[str, float]
+    pseudo: torch.Tensor | None = None  # int64 [uB]
+    mask: torch.Tensor | None = None  # bool [uB]
+    stats: dict[str, torch.Tensor] = field(default_factory=dict)  # scalar diagnostics, logged as-is
+
+
+@dataclass
+class Phase:
+    """A per-epoch step of a method (K-means refit, pseudo-label refresh, pre-training) for the event stream.
+
+    assign: cluster or pseudo-label per image of idx (indices into the training images), so the engine
+    can score it against the hidden labels.
+    """
+
+    name: str
+    stats: dict[str, float] = field(default_factory=dict)
+    idx: torch.Tensor | None = None
+    assign: torch.Tensor | None = None
+
+
+class Method:
+    """Base of every method: holds its parameters, the model and the data; hooks default to no-ops."""
+
+    PARAMS: ClassVar[tuple[Param, ...]] = ()
+    MIN_LABELS: ClassVar[str | int] = "classes"  # "classes": needs >= 1 labeled image per class; 0: M = 0 is fine
+    UNLABELED: ClassVar[bool] = True  # False: the engine draws no unlabeled batch and epochs run over the labeled set
+
+    def __init__(self, params: dict[str, Any], model: Classifier, data: DeviceData):
+        self.p, self.model, self.data = params, model, data
+
+    def losses(self, batch: Batch) -> Out:
+        """Named loss terms for one batch (called in train mode under autocast)."""
+        raise NotImplementedError
+
+    def before_training(self) -> Phase | None:
+        """Runs once before step 0 (also on resume); e.g. pre-training or an initial K-means fit."""
+        return None
+
+    def on_epoch_end(self, epoch: int) -> Phase | None:
+        """Runs after every epoch; e.g. a K-means refit or a pseudo-label refresh."""
+        return None
+
+    def after_step(self) -> None:
+        """Runs after every optimiser step; e.g. an EMA teacher update."""
+
+    def eval_model(self) -> torch.nn.Module | None:
+        """A second model the engine also evaluates and logs (e.g. a teacher), or None."""
+        return None
+
+    def predict(self, x: torch.Tensor) -> torch.Tensor | None:
+        """Logits for evaluation when the method classifies other than by model(x) (else None)."""
+        return None
+
+    def state_dict(self) -> dict[str, Any]:
+        """Method state to checkpoint (tensors, numbers)."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore from state_dict()."""
+
+
+def forward_views(model: Classifier, views: list[torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """One forward pass over several batches concatenated (shared batch-norm statistics, as FixMatch does);
+    returns (features, logits) per view."""
+    sizes = [len(v) for v in views]
+    f, logits = model.forward_both(torch.cat(views))
+    return list(zip(f.split(sizes), logits.split(sizes)))
+
+
+def cross_entropy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy in float32; 0 for an empty batch (M = 0) rather than NaN."""
+    if len(y) == 0:
+        return logits.sum() * 0.0
+    return F.cross_entropy(logits.float(), y)
+
+
+def confidence_mask(logits: torch.Tensor, tau: float | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(pseudo-labels int64, kept bool, max probability) from detached logits; kept where max p >= tau.
+
+    tau may be a scalar or a per-sample tensor (class-wise thresholds)."""
+    probs = logits.detach().float().softmax(-1)
+    conf, pseudo = probs.max(-1)
+    return pseudo, conf >= tau, conf
+
+
+def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Sum of values where mask, over the batch size (FixMatch's normalisation; 0 for an empty batch)."""
+    if len(values) == 0:
+        return values.sum() * 0.0
+    return (values * mask.float()).mean()
+
+
+@torch.no_grad()
+def embed(model: Classifier, data: DeviceData, idx: torch.Tensor, batch: int = 1024) -> torch.Tensor:
+    """float32 [len(idx), feature_dim] penultimate features of un-augmented images, model in eval mode.
+
+    The engine calls method hooks under its autocast setting, so this runs in mixed precision where the run does."""
+    was_training = model.training
+    model.eval()
+    out = [model.features(data.plain(chunk)).float() for chunk in idx.split(batch)]
+    model.train(was_training)
+    return torch.cat(out) if out else torch.empty(0, model.feature_dim, device=data.images.device)
+
+
+class EMA:
+    """Exponential moving average of a model's weights (batch-norm statistics copied, not averaged).
+
+    The decay ramps up as min(decay, (1 + n) / (10 + n)) over the first updates, so short runs are not
+    evaluated with weights that are still mostly the random initialisation."""
+
+    def __init__(self, model: torch.nn.Module, decay: float):
+        self.module = copy.deepcopy(model).requires_grad_(False)
+        self.decay, self.updates = decay, 0
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module) -> None:
+        """Move the average toward model's current weights."""
+        self.updates += 1
+        d = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        ema_p = [p for p in self.module.parameters()]
+        torch._foreach_lerp_(ema_p, [p.detach() for p in model.parameters()], 1.0 - d)
+        for eb, b in zip(self.module.buffers(), model.buffers()):
+            eb.copy_(b)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Weights and update count."""
+        return {"module": self.module.state_dict(), "updates": self.updates}
+
+    def load_state_dict(self, s: dict[str, Any]) -> None:
+        """Restore from state_dict()."""
+        self.module.load_state_dict(s["module"])
+        self.updates = s["updates"]

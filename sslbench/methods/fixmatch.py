@@ -1,0 +1,56 @@
+"""FixMatch (Sohn et al., NeurIPS 2020): a confident prediction on a weak view becomes the hard target
+for a strong view of the same image."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from sslbench.data import Batch
+from sslbench.methods.common import Method, Out, Param, confidence_mask, cross_entropy, forward_views, masked_mean
+from sslbench.models import Classifier
+
+PARAMS = (
+    Param("tau", float, 0.95, "confidence needed to keep a pseudo-label", lo=0.0, hi=1.0),
+    Param("lambda_sup", float, 1.0, "weight of the labeled cross-entropy", lo=0.0),
+    Param("lambda_augment", float, 1.0, "weight of the weak-to-strong consistency loss (lambda_u)", lo=0.0),
+)
+
+
+@dataclass
+class FixMatchStep:
+    """The pieces of one FixMatch forward pass, for methods that add terms to it."""
+
+    supervised: torch.Tensor
+    consistency: torch.Tensor
+    pseudo: torch.Tensor
+    mask: torch.Tensor
+    u_features: torch.Tensor  # penultimate features of the weak view
+
+
+def fixmatch_step(model: Classifier, batch: Batch, tau: float | torch.Tensor) -> FixMatchStep:
+    """Labeled, weak and strong views in one forward; hard pseudo-labels from the weak view where confident."""
+    if not batch.has_unlabeled:
+        f, logits = model.forward_both(batch.x)
+        zero = logits.sum() * 0.0
+        empty = batch.u_idx
+        return FixMatchStep(cross_entropy(logits, batch.y), zero, empty, empty.bool(), f[:0])
+    (_, lx), (fw, lw), (_, ls) = forward_views(model, [batch.x, batch.u_weak, batch.u_strong])
+    pseudo, mask, _ = confidence_mask(lw, tau)
+    cons = masked_mean(F.cross_entropy(ls.float(), pseudo, reduction="none"), mask)
+    return FixMatchStep(cross_entropy(lx, batch.y), cons, pseudo, mask, fw)
+
+
+class FixMatch(Method):
+    """FixMatch: confident weak-view predictions as hard targets for strong views."""
+
+    NAME = "fixmatch"
+    PARAMS = PARAMS
+
+    def losses(self, batch: Batch) -> Out:
+        """supervised + lambda_augment * consistency."""
+        s = fixmatch_step(self.model, batch, self.p["tau"])
+        return Out({"supervised": s.supervised, "consistency": s.consistency},
+                   {"supervised": self.p["lambda_sup"], "consistency": self.p["lambda_augment"]}, s.pseudo, s.mask)

@@ -1,0 +1,37 @@
+"""Networks. Every classifier splits into features() (the penultimate embedding) and head()."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from sslbench.models.base import Classifier
+from sslbench.models.cnn import ConvNet4, SmallCNN
+from sslbench.models.fastnet import FastNet
+from sslbench.models.mlp import MLP
+from sslbench.models.wrn import WideResNet
+
+# name -> (builder(in_channels, size, n_classes, width), one-line description)
+MODELS: dict[str, tuple[Callable[..., Classifier], str]] = {
+    "cnn": (SmallCNN, "the reports' small CNN: conv32, conv64, fc512, fc100 (features), fcK"),
+    "convnet4": (ConvNet4, "the reports' 4-conv ClassificationNet"),
+    "fastnet": (FastNet, "fast small ResNet-style net that pools early (default)"),
+    "wrn28_2": (WideResNet, "WRN-28-2, the FixMatch reference network (1.5M parameters)"),
+    "mlp": (MLP, "two hidden layers on raw pixels"),
+}
+
+
+def build_model(name: str, shape: tuple[int, int, int], n_classes: int, width: int = 0) -> Classifier:
+    """A fresh classifier for images of shape (C, H, W)."""
+    builder = MODELS[name][0]
+    return builder(shape[0], shape[1], n_classes, width or None)
+
+
+def n_params(model: nn.Module) -> int:
+    """Trainable parameter count."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+__all__ = ["MODELS", "Classifier", "build_model", "n_params", "torch"]
