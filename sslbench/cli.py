@@ -23,7 +23,6 @@ app = typer.Typer(add_completion=False, no_args_is_help=False, rich_markup_mode=
 runs_app = typer.Typer(help="List, show and remove saved runs.", rich_markup_mode=None)
 app.add_typer(runs_app, name="runs")
 out = Console()
-err = Console(stderr=True)
 
 RunsDir = Annotated[Optional[str], typer.Option("--runs-dir", help="run store (default: $SSLBENCH_RUNS or ./runs)")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
@@ -31,7 +30,7 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")
 
 def fail(msg: str) -> None:
     """One line on stderr, exit status 2."""
-    err.print(f"error: {msg}", markup=False, highlight=False)
+    sys.stderr.write(f"error: {msg}\n")
     raise typer.Exit(2)
 
 
@@ -71,24 +70,9 @@ def build_config(preset: str | None, dataset: str | None, method: str | None, m:
     if time_limit is not None:
         overrides.append(("train.time_limit", parse_duration(time_limit)))
     overrides += [config.parse_override(s) for s in sets]
-    if method is not None and preset is not None:
-        # a different method keeps none of the preset's method parameters it does not declare
-        from sslbench.methods import method_params
-
-        raw = config.read_toml(config.find_preset(preset))
-        names = {p.name for p in method_params(method)} if method in _method_names() else set()
-        raw["method"] = {k: v for k, v in raw.get("method", {}).items() if k in names}
-        cfg = config.resolve(raw, overrides, source=str(config.find_preset(preset)))
-    else:
-        cfg = config.load(preset, overrides)
+    cfg = config.load(preset, overrides)
     check_config(cfg)
     return cfg
-
-
-def _method_names() -> list[str]:
-    from sslbench.methods import METHODS
-
-    return list(METHODS)
 
 
 @app.command()

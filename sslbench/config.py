@@ -72,6 +72,7 @@ DATA = (
     Param("m", int, 50, "number of labeled training images (M)", lo=0),
     Param("labeled", str, "balanced", "how the M labeled images are chosen", choices=("balanced", "first", "per_class")),
     Param("per_class", list, [], "explicit labeled count per class (with labeled = 'per_class')"),
+    Param("subset", int, 0, "use only the first N training images, e.g. a quick MNIST slice (0: all)", lo=0),
     Param("val", int, 0, "images held out of train as a validation split (0: evaluate on the test set)", lo=0),
     Param("strong_ops", int, 2, "RandAugment ops per strong view", lo=0, hi=8),
     Param("cutout", float, 0.5, "cutout square side as a fraction of the image side (strong view)", lo=0.0, hi=1.0),
@@ -213,12 +214,19 @@ def resolve(raw: dict[str, Any], overrides: list[tuple[str, Any]] = (), source: 
 
     where = f"{source}: " if source else ""
     raw = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
+    from_set: set[str] = set()  # keys given on the command line, so errors blame --set, not the preset
+    new_method = dict(overrides).get("method.name")
+    if new_method in METHODS and new_method != raw.get("method", {}).get("name"):
+        # another method keeps only the preset's method parameters that it declares too
+        names = {p.name for p in method_params(new_method)}
+        raw["method"] = {k: v for k, v in raw.get("method", {}).items() if k in names}
     for key, value in overrides:
         sec, name = _locate(key, raw, where)
         if sec is None:
             raw[name] = value
         else:
             raw.setdefault(sec, {})[name] = value
+            from_set.add(f"{sec}.{name}")
 
     known_top = {p.name for p in TOP} | set(SECTIONS) | {"method"}
     for k in raw:
@@ -228,13 +236,13 @@ def resolve(raw: dict[str, Any], overrides: list[tuple[str, Any]] = (), source: 
 
     sections = {}
     for sec, params in SECTIONS.items():
-        sections[sec] = _check_section(raw.get(sec, {}), params, sec, where)
+        sections[sec] = _check_section(raw.get(sec, {}), params, sec, where, from_set)
 
     mraw = dict(raw.get("method", {}))
     mname = mraw.pop("name", "supervised")
     if mname not in METHODS:
         raise ConfigError(f"{where}unknown method {mname!r}{_suggest(str(mname), sorted(METHODS))}")
-    method = {"name": mname, **_check_section(mraw, method_params(mname), "method", where)}
+    method = {"name": mname, **_check_section(mraw, method_params(mname), "method", where, from_set)}
 
     from sslbench.models import MODELS
 
@@ -270,14 +278,16 @@ def _locate(key: str, raw: dict[str, Any], where: str) -> tuple[str | None, str]
     raise ConfigError(f"{where}unknown key {key!r}{_suggest(key, every + [p.name for p in TOP])}")
 
 
-def _check_section(values: dict[str, Any], params: tuple[Param, ...], sec: str, where: str) -> dict[str, Any]:
+def _check_section(values: dict[str, Any], params: tuple[Param, ...], sec: str, where: str,
+                   from_set: set[str] = frozenset()) -> dict[str, Any]:
     if not isinstance(values, dict):
         raise ConfigError(f"{where}[{sec}] must be a table")
     names = [p.name for p in params]
+    blame = lambda k: "--set " if f"{sec}.{k}" in from_set else where  # noqa: E731
     for k in values:
         if k not in names:
-            raise ConfigError(f"{where}unknown key '{sec}.{k}'{_suggest(k, names)}")
-    return {p.name: p.check(values.get(p.name, p.default), f"{where}{sec}.") for p in params}
+            raise ConfigError(f"{blame(k)}unknown key '{sec}.{k}'{_suggest(k, names)}")
+    return {p.name: p.check(values.get(p.name, p.default), f"{blame(p.name)}{sec}.") for p in params}
 
 
 def _check_consistency(cfg: Config, where: str) -> None:

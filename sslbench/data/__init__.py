@@ -23,6 +23,8 @@ def check_config(cfg: Config) -> None:
     root = data_dir(d["dir"])
     datasets.check_files(name, root)
     n, k = datasets.n_train(name, root), datasets.n_classes(name, root)
+    if d["subset"]:
+        n = min(n, d["subset"])
     if d["val"] >= n:
         raise ConfigError(f"data.val={d['val']} leaves no training images ({name} has {n:,})")
     n -= d["val"]
@@ -49,6 +51,8 @@ def prepare(cfg: Config, device: torch.device) -> DeviceData:
     ds = datasets.load(d["dataset"], data_dir(d["dir"]), d["size"])
     seed = cfg.train["seed"]
     images, labels = ds.train_images, ds.train_labels
+    if d["subset"]:
+        images, labels = images[:d["subset"]], labels[:d["subset"]]
     eval_images, eval_labels, eval_split = ds.test_images, ds.test_labels, "test"
     if d["val"] > 0:
         tr, va = split_validation(len(labels), d["val"], seed)

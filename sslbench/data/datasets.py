@@ -165,7 +165,7 @@ def _idx(path: Path) -> np.ndarray:
     data = gzip.decompress(path.read_bytes())
     ndim = data[3]
     dims = np.frombuffer(data, dtype=">i4", count=ndim, offset=4)
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims).copy()  # writable for torch
 
 
 def _unpickle(path: Path) -> dict:

@@ -11,7 +11,8 @@ def select_labeled(labels: torch.Tensor, m: int, how: str, n_classes: int, seed:
                    per_class: list[int] | None = None) -> torch.Tensor:
     """Indices (int64, sorted) of the labeled subset.
 
-    how: 'balanced' takes M // K per class and spreads the remainder over the first classes (seeded);
+    how: 'balanced' takes M // K per class (the remainder going to the first classes, and a class with too
+    few images passing its share to the others);
     'first' takes the first M images (the protocol one of the reports used); 'per_class' takes
     per_class[k] images of class k.
     """
@@ -19,7 +20,7 @@ def select_labeled(labels: torch.Tensor, m: int, how: str, n_classes: int, seed:
     if how == "first":
         return torch.arange(min(m, n))
     if how == "balanced":
-        counts = [m // n_classes + (1 if k < m % n_classes else 0) for k in range(n_classes)]
+        counts = balanced_counts(m, torch.bincount(labels, minlength=n_classes).tolist())
     elif how == "per_class":
         counts = list(per_class or [])
         if len(counts) != n_classes:
@@ -47,3 +48,16 @@ def complement(n: int, idx: torch.Tensor) -> torch.Tensor:
     keep = torch.ones(n, dtype=torch.bool)
     keep[idx] = False
     return keep.nonzero().flatten()
+
+
+def balanced_counts(m: int, available: list[int]) -> list[int]:
+    """Per-class counts summing to m, as equal as the classes' sizes allow (water-filling)."""
+    counts, remaining = [0] * len(available), min(m, sum(available))
+    while remaining > 0:
+        open_ = [k for k, a in enumerate(available) if counts[k] < a]
+        share, extra = divmod(remaining, len(open_))
+        for i, k in enumerate(open_):
+            add = min(share + (1 if i < extra else 0), available[k] - counts[k])
+            counts[k] += add
+            remaining -= add
+    return counts

@@ -1,0 +1,98 @@
+"""The CLI end to end with real background processes and real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+from conftest import sslbench
+from sslbench.runs.events import read_events
+from sslbench.runs.store import read_summary
+
+
+def wait_for(pred, timeout: float = 120, every: float = 0.2):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(every)
+    raise AssertionError("timed out waiting")
+
+
+def only_run(runs: Path) -> Path:
+    (d,) = [p for p in runs.iterdir() if p.is_dir()]
+    return d
+
+
+def test_foreground_run_prints_id_and_accuracy_then_runs_lists_and_shows_it(runs):
+    r = sslbench("run", "--preset", "quickstart", "--method", "supervised", "--set", "train.steps=60",
+                 "--set", "train.eval_every=30", runs_dir=runs)
+    assert r.returncode == 0, r.stderr
+    d = only_run(runs)
+    assert d.name in r.stdout and "final top-1" in r.stdout
+    listed = json.loads(sslbench("runs", "--json", runs_dir=runs).stdout)
+    assert len(listed) == 1
+    s = listed[0]
+    assert s["id"] == d.name and s["status"] == "finished" and s["method"] == "supervised" and s["m"] == 50
+    assert 0.3 < s["final_top1"] <= 1 and s["best_top1"] >= s["final_top1"] and s["step"] == 60 and s["wall_s"] > 0
+    table = sslbench("runs", runs_dir=runs).stdout
+    assert "supervised" in table and "finished" in table
+    shown = sslbench("runs", "show", d.name[:15], runs_dir=runs)
+    assert shown.returncode == 0 and "loss terms" in shown.stdout and "confusion" in shown.stdout
+    # the saved config is itself a preset that reproduces the run
+    again = sslbench("run", "--preset", str(d / "config.toml"), "--json", runs_dir=runs)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout.strip().splitlines()[-1])["final_top1"] == s["final_top1"]
+    rm = sslbench("runs", "rm", d.name, runs_dir=runs)
+    assert rm.returncode == 0 and not d.exists()
+
+
+def test_detached_run_outlives_its_launcher_and_finishes(runs):
+    r = sslbench("run", "--preset", "quickstart", "--set", "train.steps=80", "--set", "train.eval_every=40",
+                 "--detach", runs_dir=runs)
+    assert r.returncode == 0, r.stderr
+    run_id = r.stdout.strip()
+    d = runs / run_id
+    s = wait_for(lambda: (x := read_summary(d)) and x["status"] in ("finished", "failed") and x)
+    assert s["status"] == "finished" and s["final_top1"] > 0.3
+    kinds = [e["kind"] for e in read_events(d / "events.jsonl")]
+    assert kinds[0] == "start" and kinds[-1] == "end" and "eval" in kinds
+
+
+def test_sigterm_stops_gracefully_and_resume_continues(runs):
+    r = sslbench("run", "--preset", "quickstart", "--set", "train.steps=100000", "--detach", runs_dir=runs)
+    d = runs / r.stdout.strip()
+    wait_for(lambda: any(e["kind"] == "batch" for e in read_events(d / "events.jsonl")))
+    assert sslbench("stop", d.name, runs_dir=runs).returncode == 0
+    s = wait_for(lambda: (x := read_summary(d)) and x["status"] != "running" and x)
+    assert s["status"] == "stopped" and (d / "checkpoint.pt").exists() and s["final_top1"] is not None
+    stopped_at = s["step"]
+    r = sslbench("run", "--resume", d.name, "--detach", runs_dir=runs)
+    assert r.returncode == 0, r.stderr
+    wait_for(lambda: any(e["kind"] == "batch" and e["step"] > stopped_at for e in read_events(d / "events.jsonl")))
+    os.kill(read_summary(d)["pid"], signal.SIGTERM)
+    s = wait_for(lambda: (x := read_summary(d)) and x["status"] != "running" and x)
+    assert s["status"] == "stopped" and s["step"] > stopped_at
+
+
+def test_a_crashed_run_shows_as_failed_with_its_error(runs):
+    r = sslbench("run", "--preset", "quickstart", "--set", "train.steps=100000", "--detach", runs_dir=runs)
+    d = runs / r.stdout.strip()
+    wait_for(lambda: any(e["kind"] == "batch" for e in read_events(d / "events.jsonl")))
+    os.kill(read_summary(d)["pid"], signal.SIGKILL)
+    s = wait_for(lambda: (x := read_summary(d)) and x["status"] != "running" and x)
+    assert s["status"] == "failed" and "killed" in s["error"]
+
+
+def test_presets_and_methods_are_listed(runs):
+    p = sslbench("presets")
+    assert p.returncode == 0 and "quickstart" in p.stdout and "mnist-fixmatch" in p.stdout
+    m = sslbench("methods")
+    assert all(n in m.stdout for n in ("supervised", "fixmatch", "kmeans", "fixmatch_kmeans"))
+    one = sslbench("methods", "fixmatch")
+    assert "tau" in one.stdout and "0.95" in one.stdout and "confidence" in one.stdout
+    assert sslbench("methods", "nope").returncode == 2

@@ -1,0 +1,84 @@
+"""Real training on real data, asserting learning (not just 'it ran')."""
+
+from __future__ import annotations
+
+import pytest
+
+from sslbench import config
+from sslbench.data import check_config
+from sslbench.engine.trainer import train
+from sslbench.runs.events import read_events
+from sslbench.runs.store import new_run
+
+
+def run(runs, preset: str | None, **overrides) -> tuple[dict, list[dict]]:
+    cfg = config.load(preset, [(k.replace("__", "."), v) for k, v in overrides.items()])
+    check_config(cfg)
+    d = new_run(runs, cfg)
+    summary = train(cfg, d)
+    return summary, read_events(d / "events.jsonl")
+
+
+def test_quickstart_beats_supervised_on_digits(runs):
+    sup, _ = run(runs, "quickstart", method__name="supervised")
+    fix, evs = run(runs, "quickstart")
+    assert sup["status"] == fix["status"] == "finished"
+    assert sup["final_top1"] > 0.6  # the baseline itself learns (chance is 0.1)
+    assert fix["final_top1"] > sup["final_top1"] + 0.05, (fix["final_top1"], sup["final_top1"])
+    # every term is logged by name, with weights, and the total is their weighted sum
+    batch = [e for e in evs if e["kind"] == "batch"][-1]
+    assert set(batch["loss"]) == {"supervised", "consistency", "kmeans"}
+    assert batch["total"] == pytest.approx(sum(batch["weight"][k] * v for k, v in batch["loss"].items()))
+    assert 0 <= batch["mask_rate"] <= 1 and batch["pl_acc"] > 0.8
+    ev = [e for e in evs if e["kind"] == "eval"][-1]
+    assert len(ev["confusion"]) == 10 and sum(map(sum, ev["confusion"])) == 360 and ev["top5"] >= ev["top1"]
+
+
+@pytest.mark.slow
+def test_fixmatch_clearly_beats_supervised_on_an_mnist_slice(runs, shared_data):
+    common = dict(data__dir=str(shared_data), data__subset=12000, train__steps=500, train__eval_every=500)
+    sup, _ = run(runs, "mnist-fixmatch", method__name="supervised", **common)
+    fix, _ = run(runs, "mnist-fixmatch", **common)
+    # near the ceiling, compare errors: FixMatch must more than halve the supervised error
+    assert fix["final_top1"] > 0.95, fix["final_top1"]
+    assert 1 - fix["final_top1"] < 0.5 * (1 - sup["final_top1"]), (fix["final_top1"], sup["final_top1"])
+
+
+@pytest.mark.parametrize("mode", ["online", "lloyd", "sklearn"])
+def test_kmeans_modes_log_the_loss_and_refits(runs, mode):
+    s, evs = run(runs, "quickstart", method__name="kmeans", method__kmeans_mode=mode, train__steps=60,
+                 train__eval_every=60)
+    assert s["final_top1"] > 0.3
+    assert all("kmeans" in e["loss"] for e in evs if e["kind"] == "batch")
+    phases = [e for e in evs if e["kind"] == "phase"]
+    if mode == "online":
+        assert not phases
+    else:  # an initial fit plus one refit per epoch, scored against the hidden labels
+        assert len(phases) >= 2 and all(p["name"] == "kmeans" and 0 <= p["cluster_acc"] <= 1 for p in phases)
+        assert "inertia" in phases[-1] and sum(phases[-1]["sizes"]) == 1437 - 50
+
+
+def test_m_equal_n_and_m_zero(runs):
+    full, _ = run(runs, "quickstart", method__name="fixmatch", data__m=1437, train__steps=40, train__eval_every=40)
+    assert full["status"] == "finished" and full["final_top1"] > 0.5
+    none, evs = run(runs, "quickstart", data__m=0, data__labeled="first", train__steps=20, train__eval_every=20)
+    assert none["status"] == "finished"
+    assert all(e["loss"]["supervised"] == 0 for e in evs if e["kind"] == "batch")
+
+
+def test_time_limit_stops_gracefully_with_a_final_evaluation(runs):
+    s, evs = run(runs, "quickstart", train__steps=100000, train__time_limit=3.0, train__eval_every=100000)
+    assert s["status"] == "finished" and s["stop_reason"] == "time_limit"
+    assert 0 < s["step"] < 100000 and s["final_top1"] is not None
+    assert [e["kind"] for e in evs][-3:] == ["eval", "checkpoint", "end"]
+
+
+def test_event_file_stays_bounded(runs, monkeypatch):
+    import sslbench.engine.trainer as trainer
+
+    monkeypatch.setattr(trainer, "MAX_BATCH_EVENTS", 10)
+    _, evs = run(runs, "quickstart", method__name="supervised", train__steps=400, train__log_every=2,
+                 train__eval_every=1000)
+    steps = [e["step"] for e in evs if e["kind"] == "batch"]
+    # 10 lines every 2 steps, 10 every 4, 10 every 8, ... instead of 200 lines
+    assert len(steps) < 45 and steps[-1] == 400
