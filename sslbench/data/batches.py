@@ -82,8 +82,9 @@ class Sampler:
 class Batch:
     """One training step's data. Views are augmented on first use, so a method pays only for what it reads.
 
-    x / y: weakly augmented labeled images and their labels. u_weak / u_strong: two views of the same
-    unlabeled images. u_idx: their indices (the engine uses them for pseudo-label accuracy; methods must not).
+    x / y: weakly augmented labeled images and their labels. u_weak / u_weak2 / u_strong: views of the same
+    unlabeled images. u_idx: their indices into data.images; a method may use them to index its own
+    per-image state (pseudo-label tables), never data.labels (the engine scores pseudo-labels with those).
     """
 
     data: DeviceData
@@ -108,6 +109,12 @@ class Batch:
     @cached_property
     def u_weak(self) -> torch.Tensor:
         """float [uB, C, H, W] weak view of the unlabeled images."""
+        self.images_seen += len(self.u_idx)
+        return self.data.normalize(weak_augment(self._u01, self.g, self.data.pad, self.data.hflip))
+
+    @cached_property
+    def u_weak2(self) -> torch.Tensor:
+        """float [uB, C, H, W] a second, independent weak view (Pi-model, Mean Teacher)."""
         self.images_seen += len(self.u_idx)
         return self.data.normalize(weak_augment(self._u01, self.g, self.data.pad, self.data.hflip))
 

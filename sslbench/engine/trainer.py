@@ -56,10 +56,11 @@ class StopRequested:
             signal.signal(sig, old)
 
 
-def make_optimizer(opt: dict, model: torch.nn.Module) -> torch.optim.Optimizer:
+def make_optimizer(opt: dict, model: torch.nn.Module, extra: list[torch.nn.Parameter] = ()) -> torch.optim.Optimizer:
     """SGD-Nesterov (FixMatch) or Adam (the reports); no weight decay on biases and norm layers."""
-    decay = [p for p in model.parameters() if p.ndim > 1]
-    rest = [p for p in model.parameters() if p.ndim <= 1]
+    params = [*model.parameters(), *extra]
+    decay = [p for p in params if p.ndim > 1]
+    rest = [p for p in params if p.ndim <= 1]
     groups = [{"params": decay, "weight_decay": opt["weight_decay"]}, {"params": rest, "weight_decay": 0.0}]
     if opt["name"] == "adam":
         return torch.optim.Adam(groups, lr=opt["lr"])
@@ -136,7 +137,10 @@ class Meter:
 def phase_event(phase: Phase, data: DeviceData) -> dict[str, Any]:
     """A method's phase as an event payload, scored against the hidden labels where it assigned images."""
     ev: dict[str, Any] = {"name": phase.name, **phase.stats}
-    if phase.assign is not None and phase.idx is not None and len(phase.idx):
+    if phase.assign is not None and phase.idx is not None and len(phase.idx) and phase.labels:
+        ev["pl_acc"] = (phase.assign == data.labels[phase.idx]).float().mean().item()
+        ev["n_labeled_by_phase"] = len(phase.idx)
+    elif phase.assign is not None and phase.idx is not None and len(phase.idx):
         a = phase.assign.cpu().numpy()
         y = data.labels[phase.idx].cpu().numpy()
         n_clusters = int(max(a.max() + 1, data.n_classes))
@@ -159,8 +163,8 @@ def train(cfg: Config, run_dir: Path, resume: bool = False, listener: Callable[[
     model = model.to(device, memory_format=torch.channels_last)
     method_cls = get_method(cfg.method["name"])
     params = {k: v for k, v in cfg.method.items() if k != "name"}
-    method = method_cls(params, model, data)
-    opt = make_optimizer(cfg.optim, model)
+    method = method_cls(params, model, data, seed)
+    opt = make_optimizer(cfg.optim, model, method.extra_parameters())
     decay = cfg.optim["ema"]
     ema = EMA(model, decay) if decay > 0 else None
     g = torch.Generator(device).manual_seed(seed)
@@ -168,6 +172,7 @@ def train(cfg: Config, run_dir: Path, resume: bool = False, listener: Callable[[
     b, ub = cfg.train["batch"], (cfg.train["batch"] * cfg.train["mu"] if method_cls.UNLABELED else 0)
     epoch_len = steps_per_epoch(cfg, data, method_cls)
     total = cfg.train["steps"] or cfg.train["epochs"] * epoch_len
+    method.total_steps, method.epoch_len = total, epoch_len
     log_every, start, best = cfg.train["log_every"], 0, None
     ck_path = run_dir / "checkpoint.pt"
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sslbench.config import ConfigError, Param
 from sslbench.methods.common import Method
 
-_MODULES = ("supervised", "fixmatch", "kmeans", "fixmatch_kmeans")
+_MODULES = ("supervised", "fixmatch", "fixmatch_kmeans", "flexmatch", "kmeans", "mutual_info", "pseudo_label",
+            "pi_model", "mean_teacher", "self_training", "kmeans_pseudo", "autoencoder_kmeans", "deepcluster", "ssl_gan")
 
 
 def _load() -> dict[str, type[Method]]:

@@ -135,3 +135,15 @@ def cluster_accuracy(assign: np.ndarray, labels: np.ndarray, n_clusters: int, n_
         return float("nan")
     mapping = map_clusters(assign, labels, n_clusters, n_classes, "hungarian")
     return float((mapping[assign] == labels).mean())
+
+
+def fit_kmeans(x: torch.Tensor, k: int, init: torch.Tensor | None = None, seed: int = 0
+               ) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """scikit-learn KMeans on x [N, d] (k-means++ or the given initial centroids): (centroids, assign, inertia)."""
+    from sklearn.cluster import KMeans
+
+    km = KMeans(k, n_init=1 if init is not None else 3, random_state=seed,
+                init=init.cpu().numpy().astype(np.float64) if init is not None else "k-means++")
+    assign = km.fit_predict(x.cpu().numpy().astype(np.float64))
+    dev = x.device
+    return torch.from_numpy(km.cluster_centers_).float().to(dev), torch.from_numpy(assign).long().to(dev), km.inertia_

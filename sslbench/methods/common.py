@@ -47,6 +47,7 @@ class Phase:
     stats: dict[str, float] = field(default_factory=dict)
     idx: torch.Tensor | None = None
     assign: torch.Tensor | None = None
+    labels: bool = False  # assign holds class predictions (scored as pl_acc), not cluster ids (cluster_acc, NMI)
 
 
 class Method:
@@ -55,9 +56,11 @@ class Method:
     PARAMS: ClassVar[tuple[Param, ...]] = ()
     MIN_LABELS: ClassVar[str | int] = "classes"  # "classes": needs >= 1 labeled image per class; 0: M = 0 is fine
     UNLABELED: ClassVar[bool] = True  # False: the engine draws no unlabeled batch and epochs run over the labeled set
+    total_steps: int = 0  # set by the engine before before_training()
+    epoch_len: int = 1
 
-    def __init__(self, params: dict[str, Any], model: Classifier, data: DeviceData):
-        self.p, self.model, self.data = params, model, data
+    def __init__(self, params: dict[str, Any], model: Classifier, data: DeviceData, seed: int = 0):
+        self.p, self.model, self.data, self.seed = params, model, data, seed
 
     def losses(self, batch: Batch) -> Out:
         """Named loss terms for one batch (called in train mode under autocast)."""
@@ -73,6 +76,10 @@ class Method:
 
     def after_step(self) -> None:
         """Runs after every optimiser step; e.g. an EMA teacher update."""
+
+    def extra_parameters(self) -> list[torch.nn.Parameter]:
+        """Parameters outside the classifier that the engine's optimiser should also train (e.g. a generator)."""
+        return []
 
     def eval_model(self) -> torch.nn.Module | None:
         """A second model the engine also evaluates and logs (e.g. a teacher), or None."""
@@ -161,3 +168,33 @@ class EMA:
         """Restore from state_dict()."""
         self.module.load_state_dict(s["module"])
         self.updates = s["updates"]
+
+
+def ramp_up(step: int, length: int) -> float:
+    """Sigmoid ramp-up exp(-5 (1 - t)^2) from 0 to 1 over `length` steps (Laine & Aila; Tarvainen & Valpola)."""
+    if length <= 0 or step >= length:
+        return 1.0
+    t = step / length
+    return float(torch.tensor(-5.0 * (1.0 - t) ** 2).exp())
+
+
+class PseudoLabelTable:
+    """Per-image pseudo-labels (and weights) for the whole training set, owned by a method; -1 = none."""
+
+    def __init__(self, n: int, device: torch.device):
+        self.labels = torch.full((n,), -1, dtype=torch.long, device=device)
+
+    def loss(self, logits: torch.Tensor, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(masked mean CE against the table's labels at idx, pseudo-labels, kept mask)."""
+        pseudo = self.labels[idx]
+        kept = pseudo >= 0
+        ce = F.cross_entropy(logits.float(), pseudo.clamp_min(0), reduction="none")
+        return masked_mean(ce, kept), pseudo.clamp_min(0), kept
+
+    def state_dict(self) -> dict[str, Any]:
+        """The table."""
+        return {"labels": self.labels}
+
+    def load_state_dict(self, s: dict[str, Any]) -> None:
+        """Restore from state_dict()."""
+        self.labels = s["labels"]

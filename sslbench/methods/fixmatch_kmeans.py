@@ -14,9 +14,9 @@ class FixMatchKMeans(Method):
     MIN_LABELS = 0  # the report's experiments include M = 0
     PARAMS = (*fixmatch.PARAMS, *kmeans.KMEANS_PARAMS)
 
-    def __init__(self, params, model, data):
-        super().__init__(params, model, data)
-        self.km = kmeans.make_kmeans(params, data.n_classes)
+    def __init__(self, params, model, data, seed=0):
+        super().__init__(params, model, data, seed)
+        self.km = kmeans.make_kmeans(params, data.n_classes, seed)
 
     def losses(self, batch: Batch) -> Out:
         """lambda_sup * supervised + lambda_augment * consistency + lambda_kmeans * kmeans."""

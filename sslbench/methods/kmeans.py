@@ -39,9 +39,9 @@ class KMeans(Method):
     MIN_LABELS = 0
     PARAMS = (Param("lambda_sup", float, 1.0, "weight of the labeled cross-entropy", lo=0.0), *KMEANS_PARAMS)
 
-    def __init__(self, params, model, data):
-        super().__init__(params, model, data)
-        self.km = make_kmeans(params, data.n_classes)
+    def __init__(self, params, model, data, seed=0):
+        super().__init__(params, model, data, seed)
+        self.km = make_kmeans(params, data.n_classes, seed)
 
     def losses(self, batch: Batch) -> Out:
         """supervised + lambda_kmeans * kmeans."""

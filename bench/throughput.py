@@ -1,0 +1,84 @@
+"""Training-loop throughput against the same network's bare forward+backward, same batch, same process.
+
+    python bench/throughput.py --data-dir ../shared/data [--steps 60] [--models fastnet:16,fastnet:32]
+
+The loop must reach >= 90% of the bare figure: augmentation and bookkeeping may cost at most 10%.
+Images/s counts every view that goes through the network (a FixMatch step of B=64, mu=7 is 960 images).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from sslbench import config
+from sslbench.engine.device import tune_cpu
+from sslbench.engine.trainer import train
+from sslbench.models import build_model
+from sslbench.runs.events import read_events
+from sslbench.runs.store import new_run
+
+
+def bare(model_name: str, width: int, shape: tuple, n: int, steps: int, device: torch.device) -> float:
+    """Images/s of forward+backward+SGD step on random tensors of batch n (bf16 autocast, channels_last)."""
+    m = build_model(model_name, shape, 10, width).to(device, memory_format=torch.channels_last)
+    opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9, nesterov=True)
+    x = torch.randn(n, *shape, device=device).contiguous(memory_format=torch.channels_last)
+    y = torch.randint(0, 10, (n,), device=device)
+    times = []
+    for i in range(steps + 3):
+        t = time.perf_counter()
+        with torch.autocast(device.type, torch.bfloat16):
+            loss = torch.nn.functional.cross_entropy(m(x).float(), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        if i >= 3:
+            times.append(time.perf_counter() - t)
+    return n / statistics.median(times)
+
+
+def loop(dataset: str, method: str, model: str, width: int, data_dir: str, steps: int, b: int, mu: int) -> float:
+    """Median images/s the trainer reports over its batch events (evaluation excluded)."""
+    cfg = config.resolve({"data": {"dataset": dataset, "m": 4000, "dir": data_dir}, "method": {"name": method},
+                          "model": {"name": model, "width": width},
+                          "train": {"steps": steps, "batch": b, "mu": mu, "eval_every": 10**9, "log_every": 5}})
+    with tempfile.TemporaryDirectory() as tmp:
+        d = new_run(Path(tmp), cfg)
+        train(cfg, d)
+        rates = [e["images_per_s"] for e in read_events(d / "events.jsonl") if e["kind"] == "batch"
+                 and e.get("images_per_s")][2:]
+    return statistics.median(rates)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data-dir", default="../shared/data")
+    ap.add_argument("--steps", type=int, default=60)
+    ap.add_argument("--models", default="fastnet:16,cnn:0")
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--mu", type=int, default=7)
+    a = ap.parse_args()
+    tune_cpu(0)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    print(f"| dataset | model | method | images/step | loop img/s | bare img/s | loop/bare |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for spec in a.models.split(","):
+        model, width = spec.split(":")
+        for dataset, shape in (("mnist", (1, 28, 28)), ("cifar10", (3, 32, 32))):
+            for method, n in (("supervised", a.batch), ("fixmatch", a.batch * (1 + 2 * a.mu))):
+                got = loop(dataset, method, model, int(width), a.data_dir, a.steps, a.batch, a.mu)
+                ref = bare(model, int(width), shape, n, 15, device)
+                print(f"| {dataset} | {model}:{width} | {method} | {n} | {got:,.0f} | {ref:,.0f} | {got / ref:.0%} |",
+                      flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""K-means pseudo-labels ("Model B" of the reports): embed every training image (PCA of pixels, an
+autoencoder's codes or a pretrained backbone's features), cluster with K = classes, name each cluster by the
+labeled images in it, then train on labeled + pseudo-labeled images, the latter with a small weight."""
+
+from __future__ import annotations
+
+import torch
+
+from sslbench.data import Batch
+from sslbench.methods.clustering import fit_kmeans, map_clusters
+from sslbench.methods.common import Method, Out, Param, Phase, PseudoLabelTable, cross_entropy, forward_views
+from sslbench.methods.embeddings import EMBEDDINGS, autoencoder_codes, backbone_codes, pca_codes, reconstruction_loss
+from sslbench.models.autoencoder import ConvAutoencoder
+
+PARAMS = (
+    Param("embedding", str, "pca", "what is clustered", choices=EMBEDDINGS),
+    Param("variance", float, 0.95, "pca: fraction of the pixel variance kept", lo=0.01, hi=1.0),
+    Param("code_dim", int, 32, "autoencoder: code size", lo=2, hi=4096),
+    Param("pretrain_epochs", int, 5, "autoencoder: epochs of reconstruction training before clustering", lo=1),
+    Param("mapping", str, "hungarian", "cluster -> class: one-to-one (hungarian) or majority vote",
+          choices=("hungarian", "majority")),
+    Param("clusters", int, 0, "number of clusters (0: the number of classes)", lo=0, hi=10000),
+    Param("weight", float, 0.1, "per-sample weight of pseudo-labeled images (the report used 0.1)", lo=0.0),
+)
+
+
+def cluster_pseudo_labels(codes: torch.Tensor, method: Method, k: int, how: str) -> tuple[torch.Tensor, Phase]:
+    """K-means over all codes, clusters named by the labeled images; returns (class per image, phase)."""
+    data = method.data
+    centroids, assign, inertia = fit_kmeans(codes, k, seed=method.seed)
+    lab = data.labeled
+    mapping = map_clusters(assign[lab].cpu().numpy(), data.labels[lab].cpu().numpy(), k, data.n_classes, how)
+    classes = torch.as_tensor(mapping, device=assign.device)[assign]
+    return classes, Phase("pseudo_labels", {"inertia": float(inertia), "clusters": k}, data.unlabeled,
+                          classes[data.unlabeled], labels=True)
+
+
+class KMeansPseudo(Method):
+    """Pseudo-labels from K-means on embeddings (PCA, autoencoder or backbone), clusters named by labeled points."""
+
+    NAME = "kmeans_pseudo"
+    PARAMS = PARAMS
+
+    def __init__(self, params, model, data, seed=0):
+        super().__init__(params, model, data, seed)
+        self.table = PseudoLabelTable(len(data.images), data.images.device)
+        self.ae = None
+        self.clustered = False
+        if params["embedding"] == "autoencoder":
+            c, h, _ = data.images.shape[1:]
+            self.ae = ConvAutoencoder(c, h, params["code_dim"]).to(data.images.device)
+
+    def extra_parameters(self):
+        return list(self.ae.parameters()) if self.ae is not None else []
+
+    def _cluster(self, codes: torch.Tensor) -> Phase:
+        classes, phase = cluster_pseudo_labels(codes, self, self.p["clusters"] or self.data.n_classes,
+                                               self.p["mapping"])
+        self.table.labels[self.data.unlabeled] = classes[self.data.unlabeled]
+        self.clustered = True
+        return phase
+
+    def before_training(self) -> Phase | None:
+        """PCA or backbone embeddings are clustered at once; an autoencoder is trained first."""
+        if self.clustered or self.ae is not None:
+            return None
+        codes = pca_codes(self.data, self.p["variance"], self.seed) if self.p["embedding"] == "pca" \
+            else backbone_codes(self.data)
+        return self._cluster(codes)
+
+    def on_epoch_end(self, epoch: int) -> Phase | None:
+        """Autoencoder embedding: cluster its codes once pre-training is over."""
+        if self.clustered or epoch < self.p["pretrain_epochs"]:
+            return None
+        return self._cluster(autoencoder_codes(self.ae, self.data))
+
+    def losses(self, batch: Batch) -> Out:
+        """Pre-training: reconstruction. Then supervised + weight * CE on pseudo-labels."""
+        if not self.clustered:
+            x = torch.cat([batch.x, batch.u_weak])
+            return Out({"reconstruction": reconstruction_loss(self.ae, x)}, {"reconstruction": 1.0})
+        (_, lx), (_, lu) = forward_views(self.model, [batch.x, batch.u_weak])
+        loss_u, pseudo, kept = self.table.loss(lu, batch.u_idx)
+        return Out({"supervised": cross_entropy(lx, batch.y), "pseudo": loss_u},
+                   {"supervised": 1.0, "pseudo": self.p["weight"]}, pseudo, kept)
+
+    def state_dict(self):
+        return {"table": self.table.state_dict(), "clustered": self.clustered,
+                "ae": self.ae.state_dict() if self.ae is not None else None}
+
+    def load_state_dict(self, state):
+        self.table.load_state_dict(state["table"])
+        self.clustered = state["clustered"]
+        if self.ae is not None:
+            self.ae.load_state_dict(state["ae"])
