@@ -118,6 +118,88 @@ def run(
         raise typer.Exit(1)
 
 
+def _ints(text: str, what: str) -> list[int]:
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise ConfigError(f"{what} {text!r} must be comma-separated integers") from None
+
+
+@app.command()
+def sweep(
+    preset: Annotated[str, typer.Option("--preset", "-p", help="preset name or TOML path")],
+    methods: Annotated[str, typer.Option("--methods", help="comma-separated methods")],
+    m: Annotated[str, typer.Option("--m", help="comma-separated values of M")],
+    seeds: Annotated[str, typer.Option("--seeds", help="comma-separated seeds")] = "0",
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="runs at once (CPU threads are shared out)")] = 1,
+    set_: Annotated[list[str], typer.Option("--set", "-s", help="override any field: key=value (repeatable)")] = [],
+    data_dir: Annotated[Optional[str], typer.Option("--data-dir", help="data directory")] = None,
+    name: Annotated[str, typer.Option("--name", help="sweep id (default: derived from the grid)")] = "",
+    executor: Annotated[str, typer.Option("--executor", help="local or ray")] = "local",
+    runs_dir: RunsDir = None,
+) -> None:
+    """Run the grid M x method x seed; rerunning the same sweep skips finished runs and resumes the rest."""
+    from sslbench.report import show_sweep
+    from sslbench.runs import sweep as sw
+
+    root = store.runs_root(runs_dir)
+    try:
+        if executor not in ("local", "ray"):
+            raise ConfigError(f"--executor {executor!r} must be local or ray")
+        if jobs < 1:
+            raise ConfigError("--jobs must be at least 1")
+        meths = [x.strip() for x in methods.split(",") if x.strip()]
+        ms, sds = _ints(m, "--m"), _ints(seeds, "--seeds")
+        cells = sw.plan(preset, meths, ms, sds, set_, data_dir)
+        sid = sw.sweep_id(preset, meths, ms, sds, set_, name)
+    except ConfigError as e:
+        fail(str(e))
+    out.print(f"sweep {sid}: {len(cells)} runs, {jobs} at a time")
+    last: dict[str, str] = {}
+
+    def update(status: dict[str, str]) -> None:
+        nonlocal last
+        if status != last:
+            counts: dict[str, int] = {}
+            for v in status.values():
+                counts[v] = counts.get(v, 0) + 1
+            out.print("  " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())), highlight=False)
+            last = status
+
+    try:
+        state = sw.run_sweep(root, sid, preset, cells, jobs, executor, update)
+    except ConfigError as e:
+        fail(str(e))
+    if not state.get("finished"):
+        out.print(f"sweep {sid} interrupted; run the same command again to resume it")
+        raise typer.Exit(1)
+    show_sweep(root, state, out)
+
+
+@app.command()
+def report(
+    sweep_id: Annotated[Optional[str], typer.Argument(help="sweep id (default: the latest)")] = None,
+    runs_dir: RunsDir = None,
+) -> None:
+    """Accuracy-versus-M table and chart of a sweep; also written as report.md / report.csv beside it."""
+    from sslbench.report import show_sweep
+    from sslbench.runs import sweep as sw
+
+    root = store.runs_root(runs_dir)
+    try:
+        if sweep_id is None:
+            sweeps = sw.list_sweeps(root)
+            if not sweeps:
+                raise ConfigError(f"no sweeps in {root}")
+            state = sweeps[0]
+        else:
+            state = sw.load_state(root, sweep_id)
+    except ConfigError as e:
+        fail(str(e))
+    d = show_sweep(root, state, out)
+    out.print(f"written: {d / 'report.md'}, {d / 'report.csv'}")
+
+
 @app.command()
 def stop(run_id: Annotated[str, typer.Argument(help="run id or prefix")], runs_dir: RunsDir = None) -> None:
     """Stop a background run gracefully (it checkpoints first; resume with `run --resume`)."""

@@ -77,3 +77,113 @@ def confusion_table(cm: list[list[int]], classes: list[str]) -> Table:
 
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.2f}%"
+
+
+# --------------------------------------------------------------------------- sweeps: accuracy versus M
+
+
+def accuracy_table(rows: list[dict]) -> tuple[list[str], list[int], dict[tuple[str, int], list[float]]]:
+    """(methods, Ms, {(method, M): [final top-1 per finished seed]})."""
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    ms = sorted({r["m"] for r in rows})
+    cells: dict[tuple[str, int], list[float]] = {}
+    for r in rows:
+        if r.get("status") == "finished" and r.get("final_top1") is not None:
+            cells.setdefault((r["method"], r["m"]), []).append(r["final_top1"])
+    return methods, ms, cells
+
+
+def _mean_std(v: list[float]) -> tuple[float, float]:
+    import statistics
+
+    return statistics.fmean(v), (statistics.stdev(v) if len(v) > 1 else 0.0)
+
+
+def _cell(v: list[float] | None) -> str:
+    if not v:
+        return "-"
+    mean, sd = _mean_std(v)
+    return f"{100 * mean:.2f} ± {100 * sd:.2f} (n={len(v)})" if len(v) > 1 else f"{100 * mean:.2f} (n=1)"
+
+
+def table_markdown(rows: list[dict], title: str) -> str:
+    """Markdown table: one row per M, one column per method, mean ± std of final test top-1 (%) over seeds."""
+    methods, ms, cells = accuracy_table(rows)
+    lines = [f"# {title}", "", "Final test top-1 accuracy (%), mean ± standard deviation over seeds.", "",
+             "| M | " + " | ".join(methods) + " |", "| ---: | " + " | ".join("---:" for _ in methods) + " |"]
+    lines += [f"| {m} | " + " | ".join(_cell(cells.get((meth, m))) for meth in methods) + " |" for m in ms]
+    return "\n".join(lines) + "\n"
+
+
+def table_csv(rows: list[dict]) -> str:
+    """CSV: method, M, seeds, mean, std (fractions)."""
+    methods, ms, cells = accuracy_table(rows)
+    out = ["method,m,seeds,mean_top1,std_top1"]
+    for meth in methods:
+        for m in ms:
+            v = cells.get((meth, m))
+            if v:
+                mean, sd = _mean_std(v)
+                out.append(f"{meth},{m},{len(v)},{mean:.6f},{sd:.6f}")
+    return "\n".join(out) + "\n"
+
+
+def accuracy_chart(rows: list[dict], width: int = 100, height: int = 20) -> str:
+    """Terminal chart of mean accuracy versus M (log x), one line per method."""
+    methods, ms, cells = accuracy_table(rows)
+    plt.clear_figure()
+    plt.plotsize(width, height)
+    plt.theme("clear")
+    for meth in methods:
+        pts = [(m, 100 * _mean_std(cells[(meth, m)])[0]) for m in ms if (meth, m) in cells and m > 0]
+        if pts:
+            plt.plot([p[0] for p in pts], [p[1] for p in pts], label=meth, marker="dot")
+    if len(ms) > 1 and min(ms) > 0:
+        plt.xscale("log")
+    plt.xlabel("M (labeled images)")
+    plt.title("test accuracy (%) versus M")
+    return plt.build()
+
+
+def show_sweep(root: Path, state: dict, console: Console) -> Path:
+    """Print the table and chart; write report.md, report.csv (and report.png with matplotlib) beside sweep.json."""
+    from sslbench.runs.sweep import results, sweep_dir
+
+    rows = results(root, state)
+    methods, ms, cells = accuracy_table(rows)
+    t = Table("M", *methods, title=f"sweep {state['id']}: final test top-1 % (mean ± std over seeds)",
+              box=None, header_style="bold")
+    for m in ms:
+        t.add_row(str(m), *[_cell(cells.get((meth, m))) for meth in methods])
+    console.print(t)
+    console.print(Text.from_ansi(accuracy_chart(rows)))
+    d = sweep_dir(root, state["id"])
+    (d / "report.md").write_text(table_markdown(rows, f"sweep {state['id']}"))
+    (d / "report.csv").write_text(table_csv(rows))
+    _figure(rows, d / "report.png")
+    return d
+
+
+def _figure(rows: list[dict], path: Path) -> None:
+    """A PNG of accuracy versus M where matplotlib is installed (it is optional)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as mpl
+    except ImportError:
+        return
+    methods, ms, cells = accuracy_table(rows)
+    fig, ax = mpl.subplots(figsize=(6, 4))
+    for meth in methods:
+        pts = [(m, *_mean_std(cells[(meth, m)])) for m in ms if (meth, m) in cells]
+        if pts:
+            ax.errorbar([p[0] for p in pts], [100 * p[1] for p in pts], [100 * p[2] for p in pts], label=meth,
+                        marker="o", capsize=3)
+    ax.set_xscale("log")
+    ax.set_xlabel("M (labeled images)")
+    ax.set_ylabel("test top-1 (%)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    mpl.close(fig)
