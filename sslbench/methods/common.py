@@ -149,16 +149,21 @@ class EMA:
     def __init__(self, model: torch.nn.Module, decay: float):
         self.module = copy.deepcopy(model).requires_grad_(False)
         self.decay, self.updates = decay, 0
+        self._pairs: tuple[list[torch.Tensor], ...] | None = None
 
     @torch.no_grad()
     def update(self, model: torch.nn.Module) -> None:
         """Move the average toward model's current weights."""
         self.updates += 1
         d = min(self.decay, (1 + self.updates) / (10 + self.updates))
-        ema_p = [p for p in self.module.parameters()]
-        torch._foreach_lerp_(ema_p, [p.detach() for p in model.parameters()], 1.0 - d)
-        for eb, b in zip(self.module.buffers(), model.buffers()):
-            eb.copy_(b)
+        if self._pairs is None:  # the tensors never change identity, so list them once
+            self._pairs = ([p for p in self.module.parameters()], [p.detach() for p in model.parameters()],
+                           [b for b in self.module.buffers() if b.is_floating_point()],
+                           [b for b in model.buffers() if b.is_floating_point()])
+        ema_p, p, ema_b, b = self._pairs
+        torch._foreach_lerp_(ema_p, p, 1.0 - d)
+        if b:
+            torch._foreach_copy_(ema_b, b)
 
     def state_dict(self) -> dict[str, Any]:
         """Weights and update count."""

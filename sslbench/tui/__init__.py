@@ -1,0 +1,1 @@
+"""The Textual workbench. It talks to training only through the run store (sslbench.runs)."""

@@ -1,0 +1,237 @@
+"""New run: a form generated from the config schema and the chosen method's PARAMS; validated before launch.
+
+The schema lives in the method files, which import torch; the form loads it in a worker thread so that
+opening the app stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Input, Label, LoadingIndicator, Select, Static, Switch
+
+from sslbench import config
+from sslbench.config import ConfigError, Param
+
+# (section, name) of the main fields, in form order; each is rendered from its Param
+MAIN = (("data", "dataset"), ("data", "dir"), ("data", "m"), ("data", "labeled"), ("model", "name"),
+        ("train", "steps"), ("train", "epochs"), ("train", "device"), ("train", "seed"), ("train", "batch"),
+        ("train", "mu"), ("optim", "name"), ("optim", "lr"))
+
+
+def field_id(sec: str, name: str) -> str:
+    """Widget id of a field."""
+    return f"f-{sec}-{name}"
+
+
+class NewRunScreen(Screen):
+    """Pick dataset, method, M and the rest; launch a background run and open its live view."""
+
+    BINDINGS = [
+        Binding("ctrl+l", "launch", "Launch", id="launch"),
+        Binding("ctrl+s", "save_preset", "Save preset", id="save"),
+        Binding("escape", "app.pop_screen", "Cancel", id="cancel"),
+    ]
+
+    def __init__(self, root: Path):
+        super().__init__()
+        self.root = root
+        self.values: dict[str, dict[str, Any]] = {}
+        self.ready = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="form"):
+            yield LoadingIndicator(id="form-loading")
+        yield Static("", id="form-error")
+        with Horizontal(id="form-buttons"):
+            yield Button("Launch (ctrl+l)", id="launch", variant="success")
+            yield Button("Save preset (ctrl+s)", id="save")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "new run"
+        self.load_schema()
+
+    @work(thread=True, exclusive=True, group="schema")
+    def load_schema(self) -> None:
+        """Import the method registry (and torch) off the main thread, then build the form."""
+        from sslbench.data.datasets import DATASETS
+        from sslbench.methods import METHODS, describe
+        from sslbench.models import MODELS
+
+        try:
+            import torch
+
+            gpus = [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+        except Exception:
+            gpus = []
+        info = {"datasets": list(DATASETS), "methods": {n: (METHODS[n].PARAMS, describe(n)) for n in METHODS},
+                "models": list(MODELS), "devices": ["auto", "cpu", *gpus], "presets": config.list_presets()}
+        self.app.call_from_thread(self.build_form, info)
+
+    def build_form(self, info: dict[str, Any]) -> None:
+        """Mount the fields, filled from the quickstart preset."""
+        self.info = info
+        form = self.query_one("#form", VerticalScroll)
+        self.query_one("#form-loading").remove()
+        presets = [(p.stem, str(p)) for p in info["presets"]]
+        form.mount(self._row("preset", "start from a preset",
+                             Select(presets, value=str(config.find_preset("quickstart")), id="preset",
+                                    allow_blank=False)))
+        params = {sec: {p.name: p for p in ps} for sec, ps in config.SECTIONS.items()}
+        for sec, name in MAIN:
+            p = params[sec][name]
+            choices = {"dataset": info["datasets"], "device": info["devices"]}.get(name)
+            if (sec, name) == ("model", "name"):
+                choices = info["models"]
+            form.mount(self._row(f"{sec}.{name}", p.help, self._widget(sec, p, choices)))
+        methods = list(info["methods"])
+        form.mount(self._row("method", "the method; its own parameters follow",
+                             Select([(f"{m}: {info['methods'][m][1][:50]}", m) for m in methods], value="fixmatch",
+                                    id="method", allow_blank=False)))
+        form.mount(Vertical(id="method-params"))
+        self.ready = True
+        self.apply_preset(str(config.find_preset("quickstart")))
+
+    def _row(self, label: str, help_text: str, widget: Any) -> Vertical:
+        wid = widget.id or label
+        return Vertical(Horizontal(Label(label, classes="field-label"), widget, classes="field-row"),
+                        Static(help_text, classes="field-help"), Static("", classes="field-error", id=f"err-{wid}"),
+                        classes="field")
+
+    def _widget(self, sec: str, p: Param, choices: list[str] | None = None) -> Any:
+        wid = field_id(sec, p.name)
+        choices = choices or (list(p.choices) if p.choices else None)
+        if p.type is bool:
+            return Switch(value=bool(p.default), id=wid)
+        if choices:
+            return Select([(str(c), c) for c in choices], value=p.default if p.default in choices else choices[0],
+                          id=wid, allow_blank=False)
+        return Input(str(p.default), id=wid)
+
+    def apply_preset(self, path: str) -> None:
+        """Fill the form from a preset."""
+        try:
+            cfg = config.load(path)
+        except ConfigError as e:
+            self.show_error(str(e))
+            return
+        for sec, name in MAIN:
+            self._set(field_id(sec, name), getattr(cfg, sec)[name])
+        self.query_one("#method", Select).value = cfg.method["name"]
+        self.mount_method_params(cfg.method["name"], cfg.method)
+
+    def _set(self, wid: str, value: Any) -> None:
+        w = self.query_one(f"#{wid}")
+        if isinstance(w, Input):
+            w.value = str(value)
+        elif isinstance(w, (Select, Switch)):
+            w.value = value
+
+    def mount_method_params(self, method: str, values: dict[str, Any] | None = None) -> None:
+        """Fields generated from the method's declared PARAMS (defaults, ranges, help)."""
+        box = self.query_one("#method-params", Vertical)
+        box.remove_children()
+        params, _ = self.info["methods"][method]
+        for p in params:
+            rng = f" [{'|'.join(map(str, p.choices))}]" if p.choices else (
+                f" [{'' if p.lo is None else p.lo}, {'' if p.hi is None else p.hi}]" if p.lo is not None or
+                p.hi is not None else "")
+            w = self._widget("method", p)
+            box.mount(self._row(f"method.{p.name}", f"{p.help}{rng} (default {p.default})", w))
+            if values and p.name in values:
+                self.call_after_refresh(self._set, w.id, values[p.name])
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if not self.ready:
+            return
+        if event.select.id == "preset":
+            self.apply_preset(str(event.value))
+        elif event.select.id == "method":
+            self.mount_method_params(str(event.value))
+
+    # ------------------------------------------------------------------ validation and launch
+    def overrides(self) -> list[tuple[str, Any]]:
+        """Every field as a (key, value) override; text is parsed as a TOML literal."""
+        out: list[tuple[str, Any]] = [("method.name", self.query_one("#method", Select).value)]
+        for w in self.query("Input, Select, Switch"):
+            if not (w.id or "").startswith("f-"):
+                continue
+            _, sec, name = w.id.split("-", 2)
+            value = w.value
+            if isinstance(w, Input):
+                value = config.parse_override(f"x={value}")[1] if value.strip() else ""
+            out.append((f"{sec}.{name}", value))
+        return out
+
+    def validate(self) -> config.Config | None:
+        """Resolve and check the form; show any error beside its field. Returns the config or None."""
+        from sslbench.data import check_config
+
+        for e in self.query(".field-error"):
+            e.update("")
+        self.show_error("")
+        try:
+            cfg = config.resolve(config.read_toml(Path(str(self.query_one("#preset", Select).value))),
+                                 self.overrides(), source="form")
+            check_config(cfg)
+            return cfg
+        except ConfigError as e:
+            msg = str(e).removeprefix("form: ").removeprefix("--set ")
+            self.show_error(msg)
+            for w in self.query("Input, Select, Switch"):
+                if (w.id or "").startswith("f-"):
+                    _, sec, name = w.id.split("-", 2)
+                    if f"{sec}.{name}" in msg or (name == "m" and msg.startswith("M=")) or (
+                            name == "dataset" and "dataset" in msg) or (name == "dir" and "missing" in msg):
+                        self.query_one(f"#err-{w.id}", Static).update(msg)
+            return None
+
+    def show_error(self, msg: str) -> None:
+        """The form-wide error line."""
+        self.query_one("#form-error", Static).update(f"[red]{msg}[/red]" if msg else "")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "launch":
+            self.action_launch()
+        elif event.button.id == "save":
+            self.action_save_preset()
+
+    def action_launch(self) -> None:
+        """Validate, create the run directory, start the background trainer and open its live view."""
+        from sslbench.runs.launch import launch
+        from sslbench.runs.store import new_run
+        from sslbench.tui.screens.run_view import RunView
+
+        cfg = self.validate() if self.ready else None
+        if cfg is None:
+            return
+        run_dir = new_run(self.root, cfg)
+        launch(run_dir)
+        self.app.switch_screen(RunView(run_dir))
+
+    def action_save_preset(self) -> None:
+        """Write the form as presets/<name>.toml in the working directory."""
+        from sslbench.tui.screens.confirm import Prompt
+
+        cfg = self.validate() if self.ready else None
+        if cfg is None:
+            return
+
+        def done(name: str | None) -> None:
+            if not name:
+                return
+            path = Path.cwd() / "presets" / f"{name.removesuffix('.toml')}.toml"
+            path.parent.mkdir(exist_ok=True)
+            cfg.description = cfg.description or f"saved from the form: {cfg.data['dataset']} / {cfg.method['name']}"
+            path.write_text(cfg.to_toml())
+            self.notify(f"saved {path}")
+
+        self.app.push_screen(Prompt("preset name"), done)

@@ -1,0 +1,98 @@
+"""Every method learns on real data; the mutual-information loss against hand-computed values."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from sslbench.methods import METHODS
+from sslbench.methods.mutual_info import mutual_information
+from test_training import run
+
+STEPS = 300
+
+
+def test_mutual_information_hand_computed():
+    big = 30.0
+    confident_balanced = torch.tensor([[big, 0.0], [0.0, big]])
+    mi, marginal, cond = mutual_information(confident_balanced)
+    assert mi.item() == pytest.approx(math.log(2), abs=1e-6) and cond.item() == pytest.approx(0, abs=1e-6)
+    uniform = torch.zeros(4, 3)
+    mi, marginal, cond = mutual_information(uniform)
+    assert mi.item() == pytest.approx(0, abs=1e-6) and marginal.item() == pytest.approx(math.log(3))
+    collapsed = torch.tensor([[big, 0.0], [big, 0.0]])  # confident but all one class: no information
+    assert mutual_information(collapsed)[0].item() == pytest.approx(0, abs=1e-6)
+    # p = [0.75, 0.25] and [0.25, 0.75]: H(mean) = ln 2, H(p) = -(.75 ln .75 + .25 ln .25)
+    half = torch.log(torch.tensor([[0.75, 0.25], [0.25, 0.75]]))
+    h = -(0.75 * math.log(0.75) + 0.25 * math.log(0.25))
+    assert mutual_information(half)[0].item() == pytest.approx(math.log(2) - h, abs=1e-6)
+
+
+def test_mutual_information_gradient_makes_predictions_confident_and_balanced():
+    g = torch.Generator().manual_seed(0)
+    logits = (0.1 * torch.randn(60, 3, generator=g) + torch.tensor([0.3, 0.0, 0.0])).requires_grad_()
+    opt = torch.optim.SGD([logits], lr=1.0)
+    for _ in range(300):
+        loss = -mutual_information(logits)[0]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    p = logits.softmax(-1)
+    assert p.max(1).values.min() > 0.9  # every prediction confident
+    counts = torch.bincount(p.argmax(1), minlength=3)
+    assert counts.min() >= 10  # and the classes used evenly enough (no collapse onto the favoured class)
+
+
+@pytest.fixture(scope="module")
+def supervised_digits(tmp_path_factory):
+    s, _ = run(tmp_path_factory.mktemp("sup"), "quickstart", method__name="supervised", train__steps=STEPS,
+               train__eval_every=STEPS)
+    return s["final_top1"]
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_every_method_learns_on_digits(tmp_path, method):
+    s, evs = run(tmp_path, "quickstart", method__name=method, train__steps=STEPS, train__eval_every=STEPS)
+    assert s["status"] == "finished"
+    assert s["final_top1"] > 0.4, (method, s["final_top1"])  # chance is 0.1
+    batch = [e for e in evs if e["kind"] == "batch"][-1]
+    assert batch["loss"] and all(math.isfinite(v) for v in batch["loss"].values())
+
+
+# Margins asserted at M = 50 on digits, 300 steps, seed 0 (bench/RESULTS.md lists every method's numbers).
+MARGINS = {"fixmatch": 0.05, "flexmatch": 0.05, "fixmatch_kmeans": 0.05, "pi_model": 0.02}
+
+
+@pytest.mark.parametrize("method", sorted(MARGINS))
+def test_semi_supervised_methods_beat_supervised_at_small_m(tmp_path, supervised_digits, method):
+    s, _ = run(tmp_path, "quickstart", method__name=method, train__steps=STEPS, train__eval_every=STEPS)
+    assert s["final_top1"] > supervised_digits + MARGINS[method], (s["final_top1"], supervised_digits)
+
+
+def test_methods_log_their_diagnostics_and_phases(tmp_path):
+    _, evs = run(tmp_path, "quickstart", method__name="mean_teacher", train__steps=60, train__eval_every=60)
+    ev = [e for e in evs if e["kind"] == "eval"][-1]
+    assert 0 < ev["teacher"]["top1"] <= 1  # teacher evaluated beside the student
+    _, evs = run(tmp_path, "quickstart", method__name="ssl_gan", train__steps=20, train__eval_every=20)
+    assert {"supervised", "discriminator", "generator"} <= set([e for e in evs if e["kind"] == "batch"][-1]["loss"])
+    _, evs = run(tmp_path, "quickstart", method__name="kmeans_pseudo", train__steps=20, train__eval_every=20)
+    (ph,) = [e for e in evs if e["kind"] == "phase"]
+    assert ph["name"] == "pseudo_labels" and ph["pl_acc"] > 0.5 and ph["n_labeled_by_phase"] == 1437 - 50
+    _, evs = run(tmp_path, "quickstart", method__name="self_training", method__rounds=2, train__steps=63,
+                 train__eval_every=63)
+    rounds = [e for e in evs if e["kind"] == "phase"]
+    assert [p["round"] for p in rounds] == [1, 2] and all(p["pl_acc"] > 0.5 for p in rounds)
+    _, evs = run(tmp_path, "quickstart", method__name="deepcluster", train__steps=14, train__eval_every=14)
+    phases = [e for e in evs if e["kind"] == "phase"]
+    assert len(phases) == 3 and all(0 <= p["nmi"] <= 1 and len(p["sizes"]) == 50 for p in phases)
+
+
+def test_autoencoder_kmeans_classifies_by_nearest_centroid(tmp_path):
+    s, evs = run(tmp_path, "quickstart", method__name="autoencoder_kmeans", train__steps=200, train__eval_every=200)
+    phases = [e for e in evs if e["kind"] == "phase"]
+    assert phases and all(p["name"] == "kmeans" for p in phases)
+    losses = [e["loss"]["reconstruction"] for e in evs if e["kind"] == "batch"]
+    assert losses[-1] < 0.5 * losses[0]  # the autoencoder learns to reconstruct
+    assert s["final_top1"] > 0.6

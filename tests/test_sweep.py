@@ -1,0 +1,63 @@
+"""A small sweep runs two at a time, survives an interruption, resumes, and reports the right table."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+from conftest import ROOT, sslbench
+from sslbench.report import table_csv
+from sslbench.runs.store import read_summary
+from sslbench.runs.sweep import list_sweeps, results
+
+GRID = ["sweep", "--preset", "quickstart", "--methods", "supervised,fixmatch", "--m", "20,50", "--seeds", "0,1",
+        "--jobs", "2", "--set", "train.steps=120", "--set", "train.eval_every=60", "--name", "small"]
+
+
+def test_sweep_interrupted_and_restarted_then_reported(runs):
+    proc = subprocess.Popen([sys.executable, "-m", "sslbench.cli", *GRID, "--runs-dir", str(runs)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    state_file = runs / "_sweeps" / "small" / "sweep.json"
+    end = time.time() + 120
+    while time.time() < end:  # interrupt once the first run has finished and others are under way
+        if state_file.exists():
+            state = json.loads(state_file.read_text())
+            done = [r for r in state["cells"].values() if (s := read_summary(runs / r)) and s["status"] == "finished"]
+            if done and len(state["cells"]) >= 3:
+                break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1 and "interrupted" in out, out + err
+    first = json.loads(state_file.read_text())
+    statuses = {k: read_summary(runs / v)["status"] for k, v in first["cells"].items()}
+    assert "finished" in statuses.values() and (len(statuses) < 8 or "stopped" in statuses.values()), statuses
+    finished_before = {k: v for k, v in first["cells"].items() if statuses[k] == "finished"}
+
+    again = sslbench(*GRID, runs_dir=runs, timeout=600)
+    assert again.returncode == 0, again.stdout + again.stderr
+    state = list_sweeps(runs)[0]
+    assert len(state["cells"]) == 8 and state["finished"]
+    for k, v in finished_before.items():  # finished runs were kept, not run again
+        assert state["cells"][k] == v
+    rows = results(runs, state)
+    assert len(rows) == 8 and all(r["status"] == "finished" for r in rows)
+    stopped = [k for k, s in statuses.items() if s == "stopped"]
+    for k in stopped:  # stopped runs were resumed in place
+        assert state["cells"][k] == first["cells"][k]
+
+    rep = sslbench("report", "small", runs_dir=runs)
+    assert rep.returncode == 0 and "supervised" in rep.stdout and "M (labeled images)" in rep.stdout
+    csv = (runs / "_sweeps" / "small" / "report.csv").read_text().strip().splitlines()
+    assert csv[0] == "method,m,seeds,mean_top1,std_top1" and len(csv) == 1 + 4
+    # the table's numbers are the means of the runs' final accuracies
+    for line in csv[1:]:
+        method, m, seeds, mean, _ = line.split(",")
+        accs = [r["final_top1"] for r in rows if r["method"] == method and r["m"] == int(m)]
+        assert int(seeds) == 2 and abs(float(mean) - sum(accs) / 2) < 1e-6
+    md = (runs / "_sweeps" / "small" / "report.md").read_text()
+    assert md.count("\n| 20 |") == 1 and md.count("\n| 50 |") == 1
+    assert table_csv(rows).splitlines()[1:] == csv[1:]

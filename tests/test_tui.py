@@ -1,0 +1,147 @@
+"""The workbench, headless through Textual's pilot: real run store, real background training on digits."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable, Input, Static
+
+from sslbench.runs.store import list_runs, read_summary
+from sslbench.tui.app import SSLBenchApp
+from sslbench.tui.screens.compare import CompareScreen
+from sslbench.tui.screens.help import HelpScreen
+from sslbench.tui.screens.new_run import NewRunScreen
+from sslbench.tui.screens.run_view import ReplayView, RunView
+from sslbench.tui.widgets.charts import MetricChart
+from sslbench.tui.widgets.confusion import ConfusionMatrix
+from tui_fixtures import make_run
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return Path("runs")
+
+
+async def wait_until(pilot, pred, timeout: float = 120.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return
+        await pilot.pause(0.2)
+    raise AssertionError("timed out")
+
+
+def table_text(app) -> str:
+    t = app.screen.query_one(DataTable)
+    return "\n".join(" ".join(str(c) for c in t.get_row_at(i)) for i in range(t.row_count))
+
+
+async def test_history_lists_runs_sorts_filters_and_helps(store):
+    make_run(store, "r1-fixmatch", "fixmatch", final=0.95)
+    make_run(store, "r2-supervised", "supervised", final=0.80)
+    make_run(store, "r3-failed", "kmeans", status="failed")
+    app = SSLBenchApp(store)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_until(pilot, lambda: app.screen.query_one(DataTable).row_count == 3)
+        assert "failed: RuntimeError: boom" in table_text(app)
+        await pilot.press("slash")
+        await pilot.press(*"super")
+        await wait_until(pilot, lambda: app.screen.query_one(DataTable).row_count == 1)
+        assert "supervised" in table_text(app)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen.query_one(DataTable).row_count == 3)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        help_text = str(app.screen.query_one(Static).render())
+        assert "New run" in help_text and "Filter" in help_text and "Compare" in help_text
+        await pilot.press("escape")
+        await pilot.press("space", "space")  # mark two runs
+        await pilot.press("c")
+        assert isinstance(app.screen, CompareScreen)
+        assert len(app.screen.query_one("#cmp-acc", MetricChart).series) == 2
+        await pilot.press("q")
+        await pilot.press("q")
+    assert app.return_code in (None, 0)
+
+
+async def test_replay_steps_through_a_finished_run(store):
+    make_run(store, "r1-fixmatch", "fixmatch", final=0.95, steps=500)
+    app = SSLBenchApp(store)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_until(pilot, lambda: app.screen.query_one(DataTable).row_count == 1)
+        await pilot.press("p")
+        view = app.screen
+        assert isinstance(view, ReplayView)
+        await pilot.press("space")  # pause at the start
+        before = len(view.series.evals)
+        await pilot.press("right", "right", "right", "right", "right", "right")  # seek to 60%
+        assert len(view.series.evals) > before and view.series.step >= 280
+        await pilot.press("left")  # seeking back rebuilds from the start
+        assert view.series.step < 280
+        await pilot.press("end")
+        assert view.series.status == "finished" and len(view.series.evals) == 5
+        cm, prev = view.series.confusion
+        assert cm is not None and prev is not None
+        assert "replay" in str(view.query_one("#run-header", Static).render())
+
+
+async def test_form_validates_then_launches_a_real_run_and_watches_it(store):
+    app = SSLBenchApp(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("n")
+        form = app.screen
+        assert isinstance(form, NewRunScreen)
+        await wait_until(pilot, lambda: form.ready, timeout=60)
+        await pilot.pause(0.3)
+        form.query_one("#f-data-m", Input).value = "5000"
+        await pilot.press("ctrl+l")
+        await pilot.pause(0.2)
+        err = str(form.query_one("#err-f-data-m", Static).render())
+        assert "M=5000 is larger than digits's 1,437 training images" in err
+        assert isinstance(app.screen, NewRunScreen) and not list_runs(store)  # nothing launched, nothing written
+        form.query_one("#f-data-m", Input).value = "50"
+        form.query_one("#f-train-steps", Input).value = "120"
+        form.query_one("#f-method-tau", Input).value = "1.5"
+        await pilot.press("ctrl+l")
+        await pilot.pause(0.2)
+        assert "above its maximum" in str(form.query_one("#err-f-method-tau", Static).render())
+        form.query_one("#f-method-tau", Input).value = "0.95"
+        await pilot.press("ctrl+l")
+        await wait_until(pilot, lambda: isinstance(app.screen, RunView))
+        view = app.screen
+        await wait_until(pilot, lambda: view.series.status == "finished", timeout=180)
+        await pilot.pause(0.6)
+        assert view.series.evals and view.query_one("#chart-loss", MetricChart).series
+        assert set(view.series.losses) == {"supervised", "consistency", "kmeans"}
+        assert "confusion" in str(view.query_one(ConfusionMatrix).render().title)
+        await pilot.press("q")
+        await wait_until(pilot, lambda: "finished" in table_text(app))
+        (s,) = list_runs(store)
+        assert s["status"] == "finished" and s["final_top1"] > 0.5
+
+
+async def test_quitting_the_app_leaves_the_run_going(store):
+    app = SSLBenchApp(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("n")
+        form = app.screen
+        await wait_until(pilot, lambda: form.ready, timeout=60)
+        await pilot.pause(0.3)
+        form.query_one("#f-train-steps", Input).value = "400"
+        await pilot.press("ctrl+l")
+        await wait_until(pilot, lambda: isinstance(app.screen, RunView))
+        await wait_until(pilot, lambda: app.screen.series.step > 0)
+    (s,) = list_runs(store)
+    assert s["status"] == "running"  # the app is gone, the trainer is not
+    pid = s["pid"]
+    os.kill(pid, 0)
+    end = time.time() + 180
+    while read_summary(store / s["id"])["status"] == "running" and time.time() < end:
+        time.sleep(0.5)
+    app = SSLBenchApp(store)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_until(pilot, lambda: "finished" in table_text(app))
