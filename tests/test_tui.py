@@ -56,7 +56,7 @@ async def test_history_lists_runs_sorts_filters_and_helps(store):
         await wait_until(pilot, lambda: app.screen.query_one(DataTable).row_count == 3)
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
-        help_text = str(app.screen.query_one(Static).render())
+        help_text = " ".join(d for _, d in app.screen.rows)
         assert "New run" in help_text and "Filter" in help_text and "Compare" in help_text
         await pilot.press("escape")
         await pilot.press("space", "space")  # mark two runs
@@ -86,7 +86,7 @@ async def test_replay_steps_through_a_finished_run(store):
         assert view.series.status == "finished" and len(view.series.evals) == 5
         cm, prev = view.series.confusion
         assert cm is not None and prev is not None
-        assert "replay" in str(view.query_one("#run-header", Static).render())
+        assert "replay" in str(view.query_one("#run-header", Static).content)
 
 
 async def test_form_validates_then_launches_a_real_run_and_watches_it(store):
@@ -100,7 +100,7 @@ async def test_form_validates_then_launches_a_real_run_and_watches_it(store):
         form.query_one("#f-data-m", Input).value = "5000"
         await pilot.press("ctrl+l")
         await pilot.pause(0.2)
-        err = str(form.query_one("#err-f-data-m", Static).render())
+        err = str(form.query_one("#err-f-data-m", Static).content)
         assert "M=5000 is larger than digits's 1,437 training images" in err
         assert isinstance(app.screen, NewRunScreen) and not list_runs(store)  # nothing launched, nothing written
         form.query_one("#f-data-m", Input).value = "50"
@@ -108,7 +108,7 @@ async def test_form_validates_then_launches_a_real_run_and_watches_it(store):
         form.query_one("#f-method-tau", Input).value = "1.5"
         await pilot.press("ctrl+l")
         await pilot.pause(0.2)
-        assert "above its maximum" in str(form.query_one("#err-f-method-tau", Static).render())
+        assert "above its maximum" in str(form.query_one("#err-f-method-tau", Static).content)
         form.query_one("#f-method-tau", Input).value = "0.95"
         await pilot.press("ctrl+l")
         await wait_until(pilot, lambda: isinstance(app.screen, RunView))
@@ -117,7 +117,7 @@ async def test_form_validates_then_launches_a_real_run_and_watches_it(store):
         await pilot.pause(0.6)
         assert view.series.evals and view.query_one("#chart-loss", MetricChart).series
         assert set(view.series.losses) == {"supervised", "consistency", "kmeans"}
-        assert "confusion" in str(view.query_one(ConfusionMatrix).render().title)
+        assert "confusion" in str(view.query_one(ConfusionMatrix).content.title)
         await pilot.press("q")
         await wait_until(pilot, lambda: "finished" in table_text(app))
         (s,) = list_runs(store)

@@ -29,11 +29,13 @@ class HelpScreen(ModalScreen):
     def compose(self) -> ComposeResult:
         t = Table("key", "action", box=None, header_style="bold", title=f"keys: {type(self.under).__name__}")
         seen = set()
+        self.rows: list[tuple[str, str]] = []
         for b in _bindings(self.under) + _bindings(self.app) + [Binding("ctrl+p", "", "Command palette"),
                                                                  Binding("ctrl+q", "", "Quit at once")]:
             if b.description and (b.key, b.description) not in seen:
                 seen.add((b.key, b.description))
-                t.add_row(b.key.replace("question_mark", "?").replace(",", ", "), b.description)
+                self.rows.append((b.key.replace("question_mark", "?").replace(",", ", "), b.description))
+                t.add_row(*self.rows[-1])
         with VerticalScroll(id="help-box"):
             yield Static(t)
             yield Static("Mouse: click rows and column headers; scroll charts and tables.", classes="dim")

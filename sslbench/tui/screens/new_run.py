@@ -42,8 +42,8 @@ class NewRunScreen(Screen):
     def __init__(self, root: Path):
         super().__init__()
         self.root = root
-        self.values: dict[str, dict[str, Any]] = {}
         self.ready = False
+        self.method_shown = ""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -76,29 +76,30 @@ class NewRunScreen(Screen):
                 "models": list(MODELS), "devices": ["auto", "cpu", *gpus], "presets": config.list_presets()}
         self.app.call_from_thread(self.build_form, info)
 
-    def build_form(self, info: dict[str, Any]) -> None:
+    async def build_form(self, info: dict[str, Any]) -> None:
         """Mount the fields, filled from the quickstart preset."""
         self.info = info
         form = self.query_one("#form", VerticalScroll)
-        self.query_one("#form-loading").remove()
+        await self.query_one("#form-loading").remove()
         presets = [(p.stem, str(p)) for p in info["presets"]]
-        form.mount(self._row("preset", "start from a preset",
+        rows = [self._row("preset", "start from a preset",
                              Select(presets, value=str(config.find_preset("quickstart")), id="preset",
-                                    allow_blank=False)))
+                                    allow_blank=False))]
         params = {sec: {p.name: p for p in ps} for sec, ps in config.SECTIONS.items()}
         for sec, name in MAIN:
             p = params[sec][name]
             choices = {"dataset": info["datasets"], "device": info["devices"]}.get(name)
             if (sec, name) == ("model", "name"):
                 choices = info["models"]
-            form.mount(self._row(f"{sec}.{name}", p.help, self._widget(sec, p, choices)))
+            rows.append(self._row(f"{sec}.{name}", p.help, self._widget(sec, p, choices)))
         methods = list(info["methods"])
-        form.mount(self._row("method", "the method; its own parameters follow",
-                             Select([(f"{m}: {info['methods'][m][1][:50]}", m) for m in methods], value="fixmatch",
-                                    id="method", allow_blank=False)))
-        form.mount(Vertical(id="method-params"))
+        rows.append(self._row("method", "the method; its own parameters follow",
+                              Select([(f"{m}: {info['methods'][m][1][:50]}", m) for m in methods], value="fixmatch",
+                                     id="method", allow_blank=False)))
+        rows.append(Vertical(id="method-params"))
+        await form.mount_all(rows)
+        await self.apply_preset(str(config.find_preset("quickstart")))
         self.ready = True
-        self.apply_preset(str(config.find_preset("quickstart")))
 
     def _row(self, label: str, help_text: str, widget: Any) -> Vertical:
         wid = widget.id or label
@@ -116,7 +117,7 @@ class NewRunScreen(Screen):
                           id=wid, allow_blank=False)
         return Input(str(p.default), id=wid)
 
-    def apply_preset(self, path: str) -> None:
+    async def apply_preset(self, path: str) -> None:
         """Fill the form from a preset."""
         try:
             cfg = config.load(path)
@@ -126,7 +127,7 @@ class NewRunScreen(Screen):
         for sec, name in MAIN:
             self._set(field_id(sec, name), getattr(cfg, sec)[name])
         self.query_one("#method", Select).value = cfg.method["name"]
-        self.mount_method_params(cfg.method["name"], cfg.method)
+        await self.mount_method_params(cfg.method["name"], cfg.method)
 
     def _set(self, wid: str, value: Any) -> None:
         w = self.query_one(f"#{wid}")
@@ -135,27 +136,32 @@ class NewRunScreen(Screen):
         elif isinstance(w, (Select, Switch)):
             w.value = value
 
-    def mount_method_params(self, method: str, values: dict[str, Any] | None = None) -> None:
+    async def mount_method_params(self, method: str, values: dict[str, Any] | None = None) -> None:
         """Fields generated from the method's declared PARAMS (defaults, ranges, help)."""
         box = self.query_one("#method-params", Vertical)
-        box.remove_children()
+        await box.remove_children()
         params, _ = self.info["methods"][method]
+        self.method_shown = method
+        rows, widgets = [], []
         for p in params:
             rng = f" [{'|'.join(map(str, p.choices))}]" if p.choices else (
                 f" [{'' if p.lo is None else p.lo}, {'' if p.hi is None else p.hi}]" if p.lo is not None or
                 p.hi is not None else "")
             w = self._widget("method", p)
-            box.mount(self._row(f"method.{p.name}", f"{p.help}{rng} (default {p.default})", w))
-            if values and p.name in values:
-                self.call_after_refresh(self._set, w.id, values[p.name])
+            rows.append(self._row(f"method.{p.name}", f"{p.help}{rng} (default {p.default})", w))
+            widgets.append((w.id, values.get(p.name) if values else None))
+        await box.mount_all(rows)
+        for wid, value in widgets:
+            if value is not None:
+                self._set(wid, value)
 
-    def on_select_changed(self, event: Select.Changed) -> None:
+    async def on_select_changed(self, event: Select.Changed) -> None:
         if not self.ready:
             return
         if event.select.id == "preset":
-            self.apply_preset(str(event.value))
-        elif event.select.id == "method":
-            self.mount_method_params(str(event.value))
+            await self.apply_preset(str(event.value))
+        elif event.select.id == "method" and event.value != self.method_shown:
+            await self.mount_method_params(str(event.value))
 
     # ------------------------------------------------------------------ validation and launch
     def overrides(self) -> list[tuple[str, Any]]:

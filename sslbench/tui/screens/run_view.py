@@ -48,7 +48,8 @@ class RunView(Screen):
         with Grid(id="run-grid"):
             yield MetricChart("loss terms per batch", log_y=True, id="chart-loss")
             yield MetricChart("accuracy % per evaluation", percent=True, id="chart-acc")
-            yield MetricChart("pseudo-labels: mask rate (kept) and accuracy %", percent=True, id="chart-mask")
+            yield MetricChart("pseudo-labels: mask rate (kept) and accuracy %", percent=True, id="chart-mask",
+                              empty="none for this method")
             yield ConfusionMatrix(id="confusion")
         yield RichLog(id="run-log", max_lines=200, wrap=False)
         yield Footer()
@@ -150,13 +151,13 @@ class ReplayView(RunView):
 
     BINDINGS = [
         Binding("q,escape", "app.pop_screen", "Back", id="back"),
-        Binding("space", "pause", "Pause/play", id="pause"),
-        Binding("right,L", "seek(0.1)", "+10%", id="forward"),
-        Binding("left,H", "seek(-0.1)", "-10%", id="backward"),
-        Binding("plus,equals_sign", "speed(2)", "Faster", id="faster"),
-        Binding("minus", "speed(0.5)", "Slower", id="slower"),
-        Binding("end", "seek(1)", "End", show=False),
-        Binding("home", "seek(-1)", "Start", show=False),
+        Binding("space", "pause", "Pause/play", id="pause", priority=True),
+        Binding("right,L", "seek(0.1)", "+10%", id="forward", priority=True),
+        Binding("left,H", "seek(-0.1)", "-10%", id="backward", priority=True),
+        Binding("plus,equals_sign", "speed(2)", "Faster", id="faster", priority=True),
+        Binding("minus", "speed(0.5)", "Slower", id="slower", priority=True),
+        Binding("end", "seek(1)", "End", show=False, priority=True),
+        Binding("home", "seek(-1)", "Start", show=False, priority=True),
     ]
 
     def __init__(self, run_dir: Path, speed: float = 0.0):

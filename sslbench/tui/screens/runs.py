@@ -44,10 +44,19 @@ def status_text(s: dict[str, Any]) -> Text:
     return Text(label, style=STATUS_STYLE.get(st, ""))
 
 
+def short_id(s: dict[str, Any]) -> str:
+    """The id without what other columns show (timestamp, dataset, method, M): its unique suffix.
+
+    Any part of an id selects a run on the command line (`sslbench runs show 3b39`)."""
+    rid = s["id"]
+    default = f"{s.get('dataset')}-{s.get('method')}-m{s.get('m')}-"
+    return rid.split(default, 1)[1] if default in rid else rid
+
+
 def row_cells(s: dict[str, Any], marked: bool) -> list[Any]:
     """The table cells of one summary."""
     started = time.strftime("%m-%d %H:%M", time.localtime(s["started"])) if s.get("started") else ""
-    name = s.get("name") or s["id"]
+    name = s.get("name") or short_id(s)
     tags = f" [{', '.join(s['tags'])}]" if s.get("tags") else ""
     return ["*" if marked else " ", name + tags, s.get("dataset", ""), s.get("method", ""), str(s.get("m", "")),
             status_text(s), _pct(s.get("best_top1")), _pct(s.get("final_top1")), _duration(s.get("wall_s")), started]

@@ -12,9 +12,10 @@ Series = dict[str, tuple[list[float], list[float]]]
 class MetricChart(PlotextPlot):
     """One chart of several named series. Each widget owns its figure (self.plt), never plotext's module."""
 
-    def __init__(self, title: str, *, log_y: bool = False, smoothed: bool = False, percent: bool = False, **kw):
+    def __init__(self, title: str, *, log_y: bool = False, smoothed: bool = False, percent: bool = False,
+                 empty: str = "no data yet", **kw):
         super().__init__(**kw)
-        self.title, self.log_y, self.smoothed, self.percent = title, log_y, smoothed, percent
+        self.title, self.log_y, self.smoothed, self.percent, self.empty = title, log_y, smoothed, percent, empty
         self.series: Series = {}
 
     def set_series(self, series: Series) -> None:
@@ -48,6 +49,8 @@ class MetricChart(PlotextPlot):
             drawn = True
         if drawn and self.log_y:
             plt.yscale("log")
+        if not drawn:
+            plt.title(f"{self.title}: {self.empty}")
         self.refresh()
 
     def on_resize(self) -> None:
