@@ -128,9 +128,9 @@ def _ints(text: str, what: str) -> list[int]:
 @app.command()
 def sweep(
     preset: Annotated[str, typer.Option("--preset", "-p", help="preset name or TOML path")],
-    methods: Annotated[str, typer.Option("--methods", help="comma-separated methods")],
-    m: Annotated[str, typer.Option("--m", help="comma-separated values of M")],
-    seeds: Annotated[str, typer.Option("--seeds", help="comma-separated seeds")] = "0",
+    methods: Annotated[str, typer.Option("--methods", help="comma-separated methods (default: the preset's [sweep])")] = "",
+    m: Annotated[str, typer.Option("--m", help="comma-separated values of M (default: the preset's [sweep])")] = "",
+    seeds: Annotated[str, typer.Option("--seeds", help="comma-separated seeds (default: the preset's, or 0)")] = "",
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="runs at once (CPU threads are shared out)")] = 1,
     set_: Annotated[list[str], typer.Option("--set", "-s", help="override any field: key=value (repeatable)")] = [],
     data_dir: Annotated[Optional[str], typer.Option("--data-dir", help="data directory")] = None,
@@ -148,8 +148,12 @@ def sweep(
             raise ConfigError(f"--executor {executor!r} must be local or ray")
         if jobs < 1:
             raise ConfigError("--jobs must be at least 1")
-        meths = [x.strip() for x in methods.split(",") if x.strip()]
-        ms, sds = _ints(m, "--m"), _ints(seeds, "--seeds")
+        grid = config.sweep_grid(preset)
+        meths = [x.strip() for x in methods.split(",") if x.strip()] or [str(x) for x in grid.get("methods", [])]
+        ms = _ints(m, "--m") if m else [int(x) for x in grid.get("m", [])]
+        sds = _ints(seeds, "--seeds") if seeds else [int(x) for x in grid.get("seeds", [0])]
+        if not meths or not ms:
+            raise ConfigError("give --methods and --m (or a preset with a [sweep] table)")
         cells = sw.plan(preset, meths, ms, sds, set_, data_dir)
         sid = sw.sweep_id(preset, meths, ms, sds, set_, name)
     except ConfigError as e:

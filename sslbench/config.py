@@ -213,7 +213,7 @@ def resolve(raw: dict[str, Any], overrides: list[tuple[str, Any]] = (), source: 
     from sslbench.methods import METHODS, method_params  # methods declare their own schema
 
     where = f"{source}: " if source else ""
-    raw = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
+    raw = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items() if k != "sweep"}  # sweep: see sweep_grid
     from_set: set[str] = set()  # keys given on the command line, so errors blame --set, not the preset
     new_method = dict(overrides).get("method.name")
     if new_method in METHODS and new_method != raw.get("method", {}).get("name"):
@@ -319,3 +319,17 @@ def data_dir(cfg_dir: str) -> Path:
         return Path(cfg_dir).expanduser()
     env = os.environ.get("SSLBENCH_DATA")
     return Path(env).expanduser() if env else Path.home() / ".cache" / "sslbench" / "data"
+
+
+def sweep_grid(preset: str) -> dict[str, list]:
+    """A preset's optional [sweep] table (methods, m, seeds): the grid `sslbench sweep --preset` runs by default."""
+    path = find_preset(preset)
+    grid = read_toml(path).get("sweep", {})
+    if not isinstance(grid, dict):
+        raise ConfigError(f"{path}: [sweep] must be a table")
+    for k, v in grid.items():
+        if k not in ("methods", "m", "seeds"):
+            raise ConfigError(f"{path}: unknown key 'sweep.{k}'{_suggest(k, ['methods', 'm', 'seeds'])}")
+        if not isinstance(v, list):
+            raise ConfigError(f"{path}: sweep.{k} must be a list")
+    return grid
