@@ -103,13 +103,13 @@ def _cell(v: list[float] | None) -> str:
     if not v:
         return "-"
     mean, sd = _mean_std(v)
-    return f"{100 * mean:.2f} ± {100 * sd:.2f} (n={len(v)})" if len(v) > 1 else f"{100 * mean:.2f} (n=1)"
+    return f"{100 * mean:.2f} ± {100 * sd:.2f} (n={len(v)})" if len(v) > 1 else f"{100 * mean:.2f}"
 
 
 def table_markdown(rows: list[dict], title: str) -> str:
     """Markdown table: one row per M, one column per method, mean ± std of final test top-1 (%) over seeds."""
     methods, ms, cells = accuracy_table(rows)
-    lines = [f"# {title}", "", "Final test top-1 accuracy (%), mean ± standard deviation over seeds.", "",
+    lines = [f"# {title}", "", "Final test top-1 accuracy (%), mean ± standard deviation over seeds (n = seeds; one seed: the value).", "",
              "| M | " + " | ".join(methods) + " |", "| ---: | " + " | ".join("---:" for _ in methods) + " |"]
     lines += [f"| {m} | " + " | ".join(_cell(cells.get((meth, m))) for meth in methods) + " |" for m in ms]
     return "\n".join(lines) + "\n"
@@ -151,10 +151,15 @@ def show_sweep(root: Path, state: dict, console: Console) -> Path:
 
     rows = results(root, state)
     methods, ms, cells = accuracy_table(rows)
-    t = Table("M", *methods, title=f"sweep {state['id']}: final test top-1 % (mean ± std over seeds)",
-              box=None, header_style="bold")
-    for m in ms:
-        t.add_row(str(m), *[_cell(cells.get((meth, m))) for meth in methods])
+    title = f"sweep {state['id']}: final test top-1 % (mean ± std over seeds)"
+    if 8 + 16 * len(methods) <= console.width:  # one column per method, as in report.md
+        t = Table("M", *methods, title=title, box=None, header_style="bold")
+        for m in ms:
+            t.add_row(str(m), *[_cell(cells.get((meth, m))) for meth in methods])
+    else:  # too many methods for the terminal's width: one row per method instead
+        t = Table("method", *[f"M={m}" for m in ms], title=title, box=None, header_style="bold")
+        for meth in methods:
+            t.add_row(meth, *[_cell(cells.get((meth, m))) for m in ms])
     console.print(t)
     console.print(Text.from_ansi(accuracy_chart(rows)))
     d = sweep_dir(root, state["id"])

@@ -61,3 +61,25 @@ def test_sweep_interrupted_and_restarted_then_reported(runs):
     md = (runs / "_sweeps" / "small" / "report.md").read_text()
     assert md.count("\n| 20 |") == 1 and md.count("\n| 50 |") == 1
     assert table_csv(rows).splitlines()[1:] == csv[1:]
+
+
+def test_sweep_runs_on_a_local_ray_instance(runs):
+    import os
+    import shutil
+    import tempfile
+
+    import pytest
+
+    pytest.importorskip("ray")
+    short = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # Ray's socket paths must stay under 107 characters
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_TMPDIR": short}
+    env.pop("RAY_ADDRESS", None)
+    r = sslbench("sweep", "--preset", "quickstart", "--methods", "supervised", "--m", "20,50", "--set",
+                 "train.steps=30", "--set", "train.eval_every=30", "--set", "train.threads=1", "--executor", "ray",
+                 "--name", "on-ray", runs_dir=runs, timeout=600, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    state = list_sweeps(runs)[0]
+    rows = results(runs, state)
+    assert state["id"] == "on-ray" and len(rows) == 2 and all(x["status"] == "finished" for x in rows)
+    assert all(x["final_top1"] > 0.2 for x in rows)
+    shutil.rmtree(short, ignore_errors=True)

@@ -256,6 +256,7 @@ def train(cfg: Config, run_dir: Path, resume: bool = False, listener: Callable[[
                 for group in opt.param_groups:
                     group["lr"] = lr_at(step, total, cfg.optim)
                 batch = Batch(data, g, lab.next(b), unl.next(ub), cfg.data["strong_ops"], cfg.data["cutout"])
+                method.step = step
                 with amp():
                     out = method.losses(batch)
                     loss = sum(out.weight[k] * v for k, v in out.loss.items())

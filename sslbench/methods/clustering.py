@@ -26,16 +26,19 @@ class KMeansLoss:
         self.normalize = normalize
         self.centroids: torch.Tensor | None = None  # float32 [k, d]
         self.refits = 0
+        self.batch_inertia: torch.Tensor | None = None
 
     def loss(self, f: torch.Tensor) -> torch.Tensor:
         """Mean squared distance of features [B, d] to their nearest centroid; updates centroids in 'online'."""
         f = self._prep(f)
         if len(f) == 0:
-            return f.sum() * 0.0
+            self.batch_inertia = f.sum() * 0.0
+            return self.batch_inertia
         if self.centroids is None:  # online mode starts from the first batch (k-means++ seeding)
             self.centroids = kmeans_pp(f.detach(), self.k, torch.Generator(f.device).manual_seed(self.seed))
         d2 = torch.cdist(f, self.centroids).pow(2)
         dist, assign = d2.min(1)
+        self.batch_inertia = dist.detach().sum()  # logged per batch; the per-epoch refits log the pool's
         if self.mode == "online":
             self._ema_update(f.detach(), assign)
         return dist.mean()

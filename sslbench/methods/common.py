@@ -58,6 +58,7 @@ class Method:
     UNLABELED: ClassVar[bool] = True  # False: the engine draws no unlabeled batch and epochs run over the labeled set
     total_steps: int = 0  # set by the engine before before_training()
     epoch_len: int = 1
+    step: int = 0  # set by the engine before every losses() call (and on resume), e.g. for ramp-ups
 
     def __init__(self, params: dict[str, Any], model: Classifier, data: DeviceData, seed: int = 0):
         self.p, self.model, self.data, self.seed = params, model, data, seed

@@ -49,7 +49,8 @@ class KMeans(Method):
         out = forward_views(self.model, views)
         (_, lx), fu = out[0], (out[1][0] if len(out) > 1 else out[0][0][:0])
         return Out({"supervised": cross_entropy(lx, batch.y), "kmeans": self.km.loss(fu)},
-                   {"supervised": self.p["lambda_sup"], "kmeans": self.p["lambda_kmeans"]})
+                   {"supervised": self.p["lambda_sup"], "kmeans": self.p["lambda_kmeans"]},
+                   stats={"kmeans_inertia": self.km.batch_inertia})
 
     def before_training(self) -> Phase | None:
         """Initial centroids (lloyd and sklearn modes)."""

@@ -26,7 +26,6 @@ class MeanTeacher(Method):
     def __init__(self, params, model, data, seed=0):
         super().__init__(params, model, data, seed)
         self.teacher = EMA(model, params["ema_decay"])
-        self.step = 0
 
     def losses(self, batch: Batch) -> Out:
         """supervised + ramp * lambda_u * distance(student(view 1), teacher(view 2))."""
@@ -42,7 +41,6 @@ class MeanTeacher(Method):
         else:
             cons = ls.sum() * 0.0
         w = self.p["lambda_u"] * ramp_up(self.step, self.p["ramp_steps"])
-        self.step += 1
         return Out({"supervised": cross_entropy(lx, batch.y), "consistency": cons}, {"supervised": 1.0, "consistency": w})
 
     def after_step(self) -> None:
@@ -54,8 +52,7 @@ class MeanTeacher(Method):
         return self.teacher.module
 
     def state_dict(self):
-        return {"teacher": self.teacher.state_dict(), "step": self.step}
+        return {"teacher": self.teacher.state_dict()}
 
     def load_state_dict(self, state):
         self.teacher.load_state_dict(state["teacher"])
-        self.step = state["step"]

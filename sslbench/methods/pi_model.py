@@ -18,20 +18,9 @@ class PiModel(Method):
     NAME = "pi_model"
     PARAMS = PARAMS
 
-    def __init__(self, params, model, data, seed=0):
-        super().__init__(params, model, data, seed)
-        self.step = 0
-
     def losses(self, batch: Batch) -> Out:
         """supervised + ramp * lambda_u * mean squared softmax difference."""
         (_, lx), (_, l1), (_, l2) = forward_views(self.model, [batch.x, batch.u_weak, batch.u_weak2])
         cons = (l1.float().softmax(-1) - l2.float().softmax(-1)).pow(2).sum(-1).mean() if len(l1) else l1.sum() * 0
         w = self.p["lambda_u"] * ramp_up(self.step, self.p["ramp_steps"])
-        self.step += 1
         return Out({"supervised": cross_entropy(lx, batch.y), "consistency": cons}, {"supervised": 1.0, "consistency": w})
-
-    def state_dict(self):
-        return {"step": self.step}
-
-    def load_state_dict(self, state):
-        self.step = state["step"]

@@ -22,22 +22,11 @@ class PseudoLabel(Method):
     NAME = "pseudo_label"
     PARAMS = PARAMS
 
-    def __init__(self, params, model, data, seed=0):
-        super().__init__(params, model, data, seed)
-        self.step = 0
-
     def losses(self, batch: Batch) -> Out:
         """supervised + ramp * lambda_u * CE(argmax)."""
         (_, lx), (_, lu) = forward_views(self.model, [batch.x, batch.u_weak])
         pseudo, mask, _ = confidence_mask(lu, self.p["tau"])
         loss_u = masked_mean(F.cross_entropy(lu.float(), pseudo, reduction="none"), mask)
         w = self.p["lambda_u"] * ramp_up(self.step, self.p["ramp_steps"])
-        self.step += 1
         return Out({"supervised": cross_entropy(lx, batch.y), "pseudo": loss_u}, {"supervised": 1.0, "pseudo": w},
                    pseudo, mask)
-
-    def state_dict(self):
-        return {"step": self.step}
-
-    def load_state_dict(self, state):
-        self.step = state["step"]

@@ -20,7 +20,8 @@ from sslbench import config
 from sslbench.config import ConfigError, Param
 
 # (section, name) of the main fields, in form order; each is rendered from its Param
-MAIN = (("data", "dataset"), ("data", "dir"), ("data", "m"), ("data", "labeled"), ("model", "name"),
+MAIN = (("data", "dataset"), ("data", "dir"), ("data", "m"), ("data", "labeled"), ("data", "per_class"),
+        ("model", "name"),
         ("train", "steps"), ("train", "epochs"), ("train", "device"), ("train", "seed"), ("train", "batch"),
         ("train", "mu"), ("optim", "name"), ("optim", "lr"))
 

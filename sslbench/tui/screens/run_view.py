@@ -46,7 +46,7 @@ class RunView(Screen):
         yield Header()
         yield Static("", id="run-header")
         with Grid(id="run-grid"):
-            yield MetricChart("loss terms per batch", log_y=True, id="chart-loss")
+            yield MetricChart("loss terms per batch, eval loss", log_y=True, id="chart-loss")
             yield MetricChart("accuracy % per evaluation", percent=True, id="chart-acc")
             yield MetricChart("pseudo-labels: mask rate (kept) and accuracy %", percent=True, id="chart-mask",
                               empty="none for this method")
@@ -83,7 +83,10 @@ class RunView(Screen):
     def redraw(self) -> None:
         """Push the series into the widgets."""
         s = self.series
-        self.query_one("#chart-loss", MetricChart).set_series(s.losses)
+        losses = dict(s.losses)
+        if s.evals:
+            losses["eval loss"] = ([e["step"] for e in s.evals], [e["loss"] for e in s.evals])
+        self.query_one("#chart-loss", MetricChart).set_series(losses)
         acc = {"top-1": ([e["step"] for e in s.evals], [e["top1"] for e in s.evals])}
         if any("teacher" in e for e in s.evals):
             acc["teacher"] = ([e["step"] for e in s.evals if "teacher" in e],

@@ -242,22 +242,15 @@ class RunsScreen(Screen):
 
     def action_tag(self) -> None:
         """Set the run's tags (comma-separated)."""
-        from sslbench.tui.screens.confirm import Prompt
-
-        rid = self.current_id()
-        if not rid:
-            return
-
-        def done(value: str | None) -> None:
-            if value is not None:
-                store.update_summary(self.root / rid, tags=[t.strip() for t in value.split(",") if t.strip()])
-                self.refresh_runs()
-
-        self.app.push_screen(Prompt(f"tags for {rid} (comma-separated)", ", ".join(self.summaries[rid].get("tags", []))),
-                             done)
+        self._edit("tags", "tags (comma-separated)", lambda v: [t.strip() for t in v.split(",") if t.strip()],
+                   lambda tags: ", ".join(tags or []))
 
     def action_note(self) -> None:
         """Attach a one-line note to the run."""
+        self._edit("note", "note", str, lambda note: note or "")
+
+    def _edit(self, key: str, what: str, parse, show) -> None:
+        """Prompt for one summary field of the run under the cursor and save it."""
         from sslbench.tui.screens.confirm import Prompt
 
         rid = self.current_id()
@@ -266,10 +259,10 @@ class RunsScreen(Screen):
 
         def done(value: str | None) -> None:
             if value is not None:
-                store.update_summary(self.root / rid, note=value)
+                store.update_summary(self.root / rid, **{key: parse(value)})
                 self.refresh_runs()
 
-        self.app.push_screen(Prompt(f"note for {rid}", self.summaries[rid].get("note", "")), done)
+        self.app.push_screen(Prompt(f"{what} for {rid}", show(self.summaries[rid].get(key))), done)
 
     def action_stop(self) -> None:
         """Stop the run under the cursor gracefully."""
