@@ -1,0 +1,1 @@
+"""The run directory: where trainer, CLI and TUI meet."""

@@ -1,0 +1,55 @@
+"""Run a sweep's cells as Ray tasks (`sslbench sweep --executor ray`; `pip install 'sslbench[ray]'`).
+
+Each task runs the same background worker (`python -m sslbench.engine.worker RUN_DIR`) on whichever node
+Ray places it, asking for one GPU where the cluster has GPUs; results land in the same run store, which
+must be on a filesystem every node sees. RAY_ADDRESS picks the cluster; without it a local instance starts.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sslbench.config import ConfigError
+from sslbench.runs.launch import TRAINER_ENV
+from sslbench.runs.store import new_run, update_summary, write_json
+
+
+def _train_cell(run_dir: str, resume: bool) -> int:
+    cmd = [sys.executable, "-m", "sslbench.engine.worker", run_dir] + (["--resume"] if resume else [])
+    with open(Path(run_dir) / "log.txt", "ab") as log:
+        return subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **TRAINER_ENV}).returncode
+
+
+def run_with_ray(root: Path, state: dict[str, Any], path: Path, todo: list, on_update: Callable | None) -> dict:
+    """Submit every unfinished cell as a Ray task and wait for all of them."""
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("--executor ray needs Ray: pip install 'sslbench[ray]'") from None
+    ray.init(address=os.environ.get("RAY_ADDRESS"), ignore_reinit_error=True, log_to_driver=False)
+    gpus = ray.cluster_resources().get("GPU", 0)
+    task = ray.remote(num_gpus=1 if gpus else 0, num_cpus=1)(_train_cell)
+    refs = {}
+    for cell, cfg, mode in todo:
+        if mode == "wait":
+            continue
+        run_dir = new_run(root, cfg, sweep=state["id"]) if mode == "new" else root / state["cells"][cell.key]
+        state["cells"][cell.key] = run_dir.name
+        update_summary(run_dir, status="queued")
+        refs[task.remote(str(run_dir.resolve()), mode == "resume")] = cell.key
+    write_json(path, state)
+    pending = list(refs)
+    while pending:
+        _, pending = ray.wait(pending, num_returns=1)
+        if on_update:
+            from sslbench.runs.sweep import cell_status
+
+            on_update(cell_status(root, state))
+    state["finished"] = True
+    write_json(path, state)
+    return state
