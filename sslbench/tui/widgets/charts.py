@@ -33,14 +33,14 @@ class MetricChart(PlotextPlot):
         for name, (xs, ys) in self.series.items():
             if not xs:
                 continue
+            tx, ty = thin(xs, ys, width)  # first: everything below touches at most `width` points
             if self.log_y:
-                pairs = [(x, y) for x, y in zip(xs, ys) if y > 0]
-                xs, ys = [p[0] for p in pairs], [p[1] for p in pairs]
-                if not xs:
+                pairs = [(x, y) for x, y in zip(tx, ty) if y > 0]
+                tx, ty = [p[0] for p in pairs], [p[1] for p in pairs]
+                if not tx:
                     continue
             if self.percent:
-                ys = [100 * y for y in ys]
-            tx, ty = thin(xs, ys, 2 * width)
+                ty = [100 * y for y in ty]
             if self.smoothed and len(ty) > 10:
                 plt.scatter(tx, ty, marker="dot", color="gray")  # raw, faint
                 plt.plot(tx, smooth(ty, 0.15), label=name)
