@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from sslbench.config import Config, ConfigError, data_dir
+from sslbench.config import Config, ConfigError, _suggest, data_dir
 from sslbench.data import datasets
 from sslbench.data.batches import Batch, DeviceData, Sampler
 from sslbench.data.splits import complement, select_labeled, split_validation
@@ -19,7 +19,7 @@ def check_config(cfg: Config) -> None:
     d = cfg.data
     name = d["dataset"]
     if name not in datasets.DATASETS:
-        raise ConfigError(f"unknown dataset {name!r}{_suggest(name)}")
+        raise ConfigError(f"unknown dataset {name!r}{_suggest(name, list(datasets.DATASETS))}")
     root = data_dir(d["dir"])
     datasets.check_files(name, root)
     n, k = datasets.n_train(name, root), datasets.n_classes(name, root)
@@ -37,12 +37,6 @@ def check_config(cfg: Config) -> None:
                           "labeled image of every class")
     if d["labeled"] == "balanced" and 0 < m < k:
         raise ConfigError(f"M={m} cannot be class-balanced over {k} classes; use at least {k} or data.labeled='first'")
-
-
-def _suggest(name: str) -> str:
-    from sslbench.config import _suggest as s
-
-    return s(name, list(datasets.DATASETS))
 
 
 def prepare(cfg: Config, device: torch.device) -> DeviceData:

@@ -40,7 +40,7 @@ class RunView(Screen):
         super().__init__()
         self.run_dir = run_dir
         self.series = RunSeries()
-        self.dirty = False
+        self.summary: dict = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -68,11 +68,14 @@ class RunView(Screen):
     def poll(self) -> None:
         """Read new events off the main thread; fold them in on it."""
         evs = self.tail.poll()
-        if evs:
-            self.app.call_from_thread(self.feed, evs)
+        summary = read_summary(self.run_dir) or {}
+        if evs or summary != self.summary:
+            self.app.call_from_thread(self.feed, evs, summary)
 
-    def feed(self, evs: list[dict]) -> None:
-        """Fold events into the series and redraw."""
+    def feed(self, evs: list[dict], summary: dict | None = None) -> None:
+        """Fold events (and the latest summary, read off the main thread) into the view and redraw."""
+        if summary is not None:
+            self.summary = summary
         for ev in evs:
             self.series.add(ev)
         log = self.query_one(RichLog)
@@ -100,7 +103,7 @@ class RunView(Screen):
 
     def header_text(self) -> str:
         """Progress, speed, ETA, device, memory, latest accuracy."""
-        s, summ = self.series, read_summary(self.run_dir) or {}
+        s, summ = self.series, self.summary
         status = summ.get("status") or s.status
         pct = f"{100 * s.step / s.total:.0f}%" if s.total else ""
         last = s.evals[-1] if s.evals else {}
@@ -175,6 +178,7 @@ class ReplayView(RunView):
     def start_source(self) -> None:
         """Load all events once, then advance a clock."""
         self.events = read_events(self.run_dir / "events.jsonl")
+        self.summary = read_summary(self.run_dir) or {}  # a finished run's summary does not change
         self.duration = max((e.get("t", 0) for e in self.events), default=0.0)
         if not self.speed:
             self.speed = max(self.duration / 20, 0.05)
