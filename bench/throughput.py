@@ -16,12 +16,12 @@ from pathlib import Path
 
 import torch
 
-from sslbench import config
+from sslbench.core import config
 from sslbench.engine.device import tune_cpu
 from sslbench.engine.trainer import train
 from sslbench.models import build_model
-from sslbench.runs.events import read_events
-from sslbench.runs.store import new_run
+from sslbench.core.events import read_events
+from sslbench.core.store import new_run
 
 
 def bare(model_name: str, width: int, shape: tuple, n: int, steps: int, device: torch.device) -> float:

@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sslbench.runs.events import read_events
+from sslbench.core.events import read_events
 
 
 def main() -> None:

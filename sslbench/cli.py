@@ -1,6 +1,7 @@
-"""Command line: `sslbench` opens the workbench; run / runs / presets / methods / stop / download.
+"""Command line: `sslbench` opens the workbench; run / sweep / runs / report / presets / methods / stop / download.
 
-Only this module turns ConfigError into one line on stderr and exit status 2.
+Only this module turns ConfigError (and click's usage errors) into one `error:` line on stderr and exit
+status 2. The listing commands (runs, report, presets, methods) stand on the torch-free core alone.
 """
 
 from __future__ import annotations
@@ -8,30 +9,47 @@ from __future__ import annotations
 import json
 import re
 import sys
-from typing import Annotated, Any, Optional
+from importlib.metadata import version
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, Optional
 
+import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from sslbench import config
-from sslbench.config import ConfigError
-from sslbench.runs import store
+from sslbench.core import config, fmt, store
+from sslbench.core.errors import ConfigError
+from sslbench.core.methods import SPECS, method_spec
+from sslbench.core.presets import list_presets, read_toml, sweep_grid
+from sslbench.core.schema import RESUMABLE
 
 app = typer.Typer(add_completion=False, no_args_is_help=False, rich_markup_mode=None,
                   help="sslbench: semi-supervised image classification workbench. With no command, opens the TUI.")
 runs_app = typer.Typer(help="List, show and remove saved runs.", rich_markup_mode=None)
 app.add_typer(runs_app, name="runs")
-out = Console()
+out = Console(highlight=False)
 
-RunsDir = Annotated[Optional[str], typer.Option("--runs-dir", help="run store (default: $SSLBENCH_RUNS or ./runs)")]
+RunsDir = Annotated[Optional[str], typer.Option("--runs-dir", help="run store (default: $SSLBENCH_RUNS or ./runs); "
+                                                 "may also come before the command")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
+SUMMARY_KEYS = ("id", "name", "status", "dataset", "method", "m", "model", "seed", "step", "total_steps", "best_top1",
+                "final_top1", "final_top5", "wall_s", "images_per_s", "started", "ended", "error", "tags", "sweep")
 
 
-def fail(msg: str) -> None:
+def fail(msg: str) -> NoReturn:
     """One line on stderr, exit status 2."""
-    sys.stderr.write(f"error: {msg}\n")
+    sys.stderr.write(f"error: {' '.join(str(msg).split())}\n")
     raise typer.Exit(2)
+
+
+def root_of(ctx: typer.Context, given: str | None) -> Path:
+    """The run store: --runs-dir given after the command, or before it, or $SSLBENCH_RUNS, or ./runs."""
+    outer = (ctx.find_root().params or {}).get("runs_dir")
+    if given and outer and given != outer:
+        fail(f"--runs-dir given twice with different values ({outer!r} and {given!r})")
+    return store.runs_root(given or outer)
 
 
 def parse_duration(text: str) -> float:
@@ -42,8 +60,16 @@ def parse_duration(text: str) -> float:
     return float(m[1]) * {"": 1, "s": 1, "m": 60, "h": 3600}[m[2]]
 
 
+def _version(value: bool) -> None:
+    if value:
+        print(f"sslbench {version('sslbench')}")
+        raise typer.Exit()
+
+
 @app.callback(invoke_without_command=True)
-def main(ctx: typer.Context, runs_dir: RunsDir = None) -> None:
+def main_callback(ctx: typer.Context, runs_dir: RunsDir = None,
+                  show_version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                             help="print the version and exit")] = False) -> None:
     """Open the workbench when no command is given."""
     if ctx.invoked_subcommand is None:
         try:
@@ -53,30 +79,29 @@ def main(ctx: typer.Context, runs_dir: RunsDir = None) -> None:
         run_app(store.runs_root(runs_dir))
 
 
-def build_config(preset: str | None, dataset: str | None, method: str | None, m: int | None,
-                 sets: list[str], data_dir: str | None, time_limit: str | None) -> config.Config:
-    """Preset + the three main choices + --set overrides, validated (dataset files and M included)."""
-    from sslbench.data import check_config
-
-    overrides: list[tuple[str, Any]] = []
-    if method is not None:
-        overrides.append(("method.name", method))
-    if dataset is not None:
-        overrides.append(("data.dataset", dataset))
-    if m is not None:
-        overrides.append(("data.m", m))
-    if data_dir is not None:
-        overrides.append(("data.dir", data_dir))
+def overrides_from(dataset: str | None, method: str | None, m: int | None, sets: list[str], data_dir: str | None,
+                   time_limit: str | None) -> list[tuple[str, Any]]:
+    """The three main choices, --data-dir, --time-limit and --set, as (key, value) overrides."""
+    pairs: list[tuple[str, Any]] = []
+    for key, value in (("method.name", method), ("data.dataset", dataset), ("data.m", m), ("data.dir", data_dir)):
+        if value is not None:
+            pairs.append((key, value))
     if time_limit is not None:
-        overrides.append(("train.time_limit", parse_duration(time_limit)))
-    overrides += [config.parse_override(s) for s in sets]
-    cfg = config.load(preset, overrides)
-    check_config(cfg)
-    return cfg
+        pairs.append(("train.time_limit", parse_duration(time_limit)))
+    return pairs + [config.parse_override(s) for s in sets]
+
+
+def check_device(cfg: config.Config) -> None:
+    """An unavailable train.device is an error before anything is created (this imports torch)."""
+    if cfg.train["device"] not in ("auto", "cpu"):
+        from sslbench.engine.device import pick_device
+
+        pick_device(cfg.train["device"])
 
 
 @app.command()
 def run(
+    ctx: typer.Context,
     preset: Annotated[Optional[str], typer.Option("--preset", "-p", help="preset name or TOML path")] = None,
     dataset: Annotated[Optional[str], typer.Option("--dataset", "-d", help="dataset (overrides the preset)")] = None,
     method: Annotated[Optional[str], typer.Option("--method", help="method (overrides the preset)")] = None,
@@ -85,24 +110,41 @@ def run(
     data_dir: Annotated[Optional[str], typer.Option("--data-dir", help="data directory")] = None,
     time_limit: Annotated[Optional[str], typer.Option("--time-limit", help="stop gracefully after e.g. 5m")] = None,
     detach: Annotated[bool, typer.Option("--detach", help="train in the background; print the run id")] = False,
-    resume: Annotated[Optional[str], typer.Option("--resume", help="continue a stopped or killed run")] = None,
+    resume: Annotated[Optional[str], typer.Option("--resume", help="continue a stopped, killed or failed run "
+                                                  "(--time-limit and --set train.steps=... may change)")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="validate and print the resolved config; create nothing")] = False,
     runs_dir: RunsDir = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Train one run (foreground with a progress bar, or --detach)."""
-    root = store.runs_root(runs_dir)
+    root = root_of(ctx, runs_dir)
     try:
+        pairs = overrides_from(dataset, method, m, set_, data_dir, time_limit)
         if resume:
+            if preset is not None:
+                raise ConfigError("--resume continues a run with its own config; drop --preset")
+            run_dir = store.find_run(root, resume)
+            cfg = config.load_run_config(run_dir, pairs)
             from sslbench.runs.launch import can_resume
 
-            run_dir = store.find_run(root, resume)
-            can_resume(run_dir)
-            cfg = config.resolve(config.read_toml(run_dir / "config.toml"), source=str(run_dir / "config.toml"))
+            old_steps = config.load_run_config(run_dir).train["steps"]
+            can_resume(run_dir, more_steps=cfg.train["steps"] > old_steps)
+            if pairs:  # the changes a resume may make are saved, so the run's config stays true
+                from sslbench.core.atomic import write_text
+
+                write_text(run_dir / "config.toml", cfg.to_toml())
         else:
-            cfg = build_config(preset, dataset, method, m, set_, data_dir, time_limit)
+            cfg = config.load_checked(preset, pairs)
+            check_device(cfg)
+            if dry_run:
+                print(cfg.to_toml(), end="")
+                return
             run_dir = store.new_run(root, cfg)
     except ConfigError as e:
         fail(str(e))
+    if dry_run:
+        print(cfg.to_toml(), end="")
+        return
     if detach:
         from sslbench.runs.launch import launch
 
@@ -113,9 +155,11 @@ def run(
 
     summary = run_foreground(cfg, run_dir, bool(resume), quiet=as_json)
     if as_json:
-        print(json.dumps(summary))
+        print(json.dumps({k: summary.get(k) for k in SUMMARY_KEYS}))
     if summary["status"] == "failed":
         raise typer.Exit(1)
+    if summary["status"] == "stopped" and summary.get("stop_reason") == "stopped":
+        raise typer.Exit(130)  # interrupted (Ctrl-C / SIGTERM): resumable, but not a success
 
 
 def _ints(text: str, what: str) -> list[int]:
@@ -127,6 +171,7 @@ def _ints(text: str, what: str) -> list[int]:
 
 @app.command()
 def sweep(
+    ctx: typer.Context,
     preset: Annotated[str, typer.Option("--preset", "-p", help="preset name or TOML path")],
     methods: Annotated[str, typer.Option("--methods", help="comma-separated methods (default: the preset's [sweep])")] = "",
     m: Annotated[str, typer.Option("--m", help="comma-separated values of M (default: the preset's [sweep])")] = "",
@@ -136,29 +181,39 @@ def sweep(
     data_dir: Annotated[Optional[str], typer.Option("--data-dir", help="data directory")] = None,
     name: Annotated[str, typer.Option("--name", help="sweep id (default: derived from the grid)")] = "",
     executor: Annotated[str, typer.Option("--executor", help="local or ray")] = "local",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="validate every cell and print the plan; create nothing")] = False,
     runs_dir: RunsDir = None,
 ) -> None:
     """Run the grid M x method x seed; rerunning the same sweep skips finished runs and resumes the rest."""
-    from sslbench.report import show_sweep
     from sslbench.runs import sweep as sw
 
-    root = store.runs_root(runs_dir)
+    root = root_of(ctx, runs_dir)
     try:
         if executor not in ("local", "ray"):
             raise ConfigError(f"--executor {executor!r} must be local or ray")
-        if jobs < 1:
-            raise ConfigError("--jobs must be at least 1")
-        grid = config.sweep_grid(preset)
+        if not 1 <= jobs <= 256:
+            raise ConfigError(f"--jobs={jobs} must be between 1 and 256")
+        grid = sweep_grid(preset)
         meths = [x.strip() for x in methods.split(",") if x.strip()] or [str(x) for x in grid.get("methods", [])]
-        ms = _ints(m, "--m") if m else [int(x) for x in grid.get("m", [])]
-        sds = _ints(seeds, "--seeds") if seeds else [int(x) for x in grid.get("seeds", [0])]
+        ms = _ints(m, "--m") if m else list(grid.get("m", []))
+        sds = _ints(seeds, "--seeds") if seeds else list(grid.get("seeds", [0]))
         if not meths or not ms:
             raise ConfigError("give --methods and --m (or a preset with a [sweep] table)")
-        cells = sw.plan(preset, meths, ms, sds, set_, data_dir)
+        if len(meths) * len(ms) * len(sds) > 10_000:
+            raise ConfigError(f"the grid has {len(meths) * len(ms) * len(sds):,} cells (at most 10,000)")
         sid = sw.sweep_id(preset, meths, ms, sds, set_, name)
+        cells = sw.plan(preset, meths, ms, sds, set_, data_dir)
+        for _, cfg in cells[:1]:
+            check_device(cfg)
+        if not dry_run:
+            store.ensure_store(root)
     except ConfigError as e:
         fail(str(e))
     out.print(f"sweep {sid}: {len(cells)} runs, {jobs} at a time")
+    if dry_run:
+        for cell, _ in cells:
+            print(f"  {cell.key}")
+        return
     last: dict[str, str] = {}
 
     def update(status: dict[str, str]) -> None:
@@ -167,7 +222,7 @@ def sweep(
             counts: dict[str, int] = {}
             for v in status.values():
                 counts[v] = counts.get(v, 0) + 1
-            out.print("  " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())), highlight=False)
+            out.print("  " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
             last = status
 
     try:
@@ -175,42 +230,46 @@ def sweep(
     except ConfigError as e:
         fail(str(e))
     if not state.get("finished"):
-        out.print(f"sweep {sid} interrupted; run the same command again to resume it")
+        out.print(f"sweep {sid} interrupted or incomplete; run the same command again to resume it")
         raise typer.Exit(1)
+    from sslbench.report import show_sweep
+
     show_sweep(root, state, out)
 
 
 @app.command()
 def report(
+    ctx: typer.Context,
     sweep_id: Annotated[Optional[str], typer.Argument(help="sweep id (default: the latest)")] = None,
     runs_dir: RunsDir = None,
 ) -> None:
     """Accuracy-versus-M table and chart of a sweep; also written as report.md / report.csv beside it."""
+    from sslbench.core.sweeps import list_sweeps, load_state
     from sslbench.report import show_sweep
-    from sslbench.runs import sweep as sw
 
-    root = store.runs_root(runs_dir)
+    root = root_of(ctx, runs_dir)
     try:
         if sweep_id is None:
-            sweeps = sw.list_sweeps(root)
+            sweeps = list_sweeps(root)
             if not sweeps:
                 raise ConfigError(f"no sweeps in {root}")
             state = sweeps[0]
         else:
-            state = sw.load_state(root, sweep_id)
+            state = load_state(root, sweep_id)
+        d = show_sweep(root, state, out)
     except ConfigError as e:
         fail(str(e))
-    d = show_sweep(root, state, out)
-    out.print(f"written: {d / 'report.md'}, {d / 'report.csv'}")
+    out.print(f"written: {escape(str(d / 'report.md'))}, {escape(str(d / 'report.csv'))}")
 
 
 @app.command()
-def stop(run_id: Annotated[str, typer.Argument(help="run id or prefix")], runs_dir: RunsDir = None) -> None:
-    """Stop a background run gracefully (it checkpoints first; resume with `run --resume`)."""
+def stop(ctx: typer.Context, run_id: Annotated[str, typer.Argument(help="run id or unambiguous prefix")],
+         runs_dir: RunsDir = None) -> None:
+    """Stop a run gracefully (it checkpoints first; resume with `run --resume`)."""
     from sslbench.runs.launch import stop as stop_run
 
     try:
-        run_dir = store.find_run(store.runs_root(runs_dir), run_id)
+        run_dir = store.find_run(root_of(ctx, runs_dir), run_id)
     except ConfigError as e:
         fail(str(e))
     if not stop_run(run_dir):
@@ -218,42 +277,45 @@ def stop(run_id: Annotated[str, typer.Argument(help="run id or prefix")], runs_d
     print(f"stopping {run_dir.name}")
 
 
-SUMMARY_KEYS = ("id", "name", "status", "dataset", "method", "m", "model", "seed", "step", "total_steps", "best_top1",
-                "final_top1", "final_top5", "wall_s", "images_per_s", "started", "ended", "error", "tags", "sweep")
-
-
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{100 * x:.2f}"
-
-
 @runs_app.callback(invoke_without_command=True)
 def runs_list(ctx: typer.Context, runs_dir: RunsDir = None, as_json: JsonFlag = False) -> None:
     """List runs: id, dataset, method, M, status, best and final accuracy, duration."""
     if ctx.invoked_subcommand is not None:
+        ctx.obj = runs_dir
         return
-    summaries = store.list_runs(store.runs_root(runs_dir))
+    root = root_of(ctx, runs_dir)
+    if root.exists() and not root.is_dir():
+        fail(f"run store {root} is not a directory")
+    summaries = store.list_runs(root)
     if as_json:
         print(json.dumps([{k: s.get(k) for k in SUMMARY_KEYS} for s in summaries], indent=1))
         return
     t = Table("id", "dataset", "method", "M", "status", "best %", "final %", "time", box=None, header_style="bold")
     for s in summaries:
         status = s["status"] + (f" {s['step']}/{s['total_steps']}" if s["status"] == "running" else "")
-        t.add_row(s["id"], s["dataset"], s["method"], str(s["m"]), status, _pct(s.get("best_top1")),
-                  _pct(s.get("final_top1")), f"{s.get('wall_s') or 0:.0f}s")
+        if s["status"] == "damaged":
+            status += f": {s['error']}"
+        t.add_row(s["id"], s["dataset"], s["method"], str(s["m"]), status, fmt.pct(s.get("best_top1")),
+                  fmt.pct(s.get("final_top1")), fmt.duration(s.get("wall_s")))
     out.print(t if summaries else "no runs yet: try `sslbench run --preset quickstart`")
 
 
+def _runs_root(ctx: typer.Context, runs_dir: str | None) -> Path:
+    """The store for a `runs` subcommand (--runs-dir may sit on `runs` itself, or before it)."""
+    return root_of(ctx, runs_dir or (ctx.parent.obj if ctx.parent else None))
+
+
 @runs_app.command("show")
-def runs_show(run_id: Annotated[str, typer.Argument(help="run id or prefix")], runs_dir: RunsDir = None,
-              as_json: JsonFlag = False) -> None:
+def runs_show(ctx: typer.Context, run_id: Annotated[str, typer.Argument(help="run id or unambiguous prefix")],
+              runs_dir: RunsDir = None, as_json: JsonFlag = False) -> None:
     """Show one run with its curves as terminal charts."""
     from sslbench.report import show_run
 
     try:
-        run_dir = store.find_run(store.runs_root(runs_dir), run_id)
+        run_dir = store.find_run(_runs_root(ctx, runs_dir), run_id)
     except ConfigError as e:
         fail(str(e))
-    s = store.read_summary(run_dir) or {}
+    s = store.read_summary(run_dir) or store.damaged(run_dir, "no summary.json")
     if as_json:
         print(json.dumps({k: s.get(k) for k in SUMMARY_KEYS}, indent=1))
         return
@@ -261,13 +323,17 @@ def runs_show(run_id: Annotated[str, typer.Argument(help="run id or prefix")], r
 
 
 @runs_app.command("rm")
-def runs_rm(run_ids: Annotated[list[str], typer.Argument(help="run ids or prefixes")], runs_dir: RunsDir = None) -> None:
-    """Delete runs (not running ones)."""
-    root = store.runs_root(runs_dir)
+def runs_rm(ctx: typer.Context, run_ids: Annotated[list[str], typer.Argument(help="run ids or unambiguous prefixes")],
+            runs_dir: RunsDir = None) -> None:
+    """Delete runs (exact ids or unambiguous prefixes; never a running run). All are checked before any goes."""
+    root = _runs_root(ctx, runs_dir)
     try:
-        dirs = [store.find_run(root, r) for r in run_ids]
+        dirs = list(dict.fromkeys(store.find_run(root, r) for r in run_ids))
+        running = [d.name for d in dirs if store.is_running(d)]
+        if running:
+            raise ConfigError(f"run {running[0]} is running; stop it first (sslbench stop {running[0]})")
         for d in dirs:
-            store.remove_run(d)
+            store.remove_run(root, d)
             print(f"removed {d.name}")
     except ConfigError as e:
         fail(str(e))
@@ -275,37 +341,37 @@ def runs_rm(run_ids: Annotated[list[str], typer.Argument(help="run ids or prefix
 
 @app.command()
 def presets() -> None:
-    """List presets with their one-line description."""
+    """List presets with their one-line description (user presets shadow shipped ones)."""
+    from sslbench.core.presets import user_dir
+
     t = Table("preset", "description", box=None, header_style="bold")
-    for p in config.list_presets():
+    for p in list_presets():
         try:
-            desc = config.read_toml(p).get("description", "")
+            desc = read_toml(p).get("description", "")
         except ConfigError as e:
             desc = f"(unreadable: {e})"
-        t.add_row(p.stem, desc)
+        t.add_row(p.stem, escape(str(desc)))
     out.print(t)
+    out.print(f"[dim]your presets: {escape(str(user_dir()))}[/dim]")
 
 
 @app.command()
 def methods(name: Annotated[Optional[str], typer.Argument(help="show this method's parameters")] = None) -> None:
     """List methods, or show one method's parameters with defaults, ranges and help."""
-    from sslbench.methods import METHODS, describe, get_method
-
     if name is None:
         t = Table("method", "description", box=None, header_style="bold")
-        for n in METHODS:
-            t.add_row(n, describe(n))
+        for spec in SPECS.values():
+            t.add_row(spec.name, spec.summary)
         out.print(t)
         return
     try:
-        cls = get_method(name)
+        spec = method_spec(name)
     except ConfigError as e:
         fail(str(e))
-    out.print(f"[bold]{name}[/bold]: {(cls.__module__ and sys.modules[cls.__module__].__doc__ or '').strip()}")
+    out.print(f"[bold]{spec.name}[/bold]: {escape(spec.summary)}")
     t = Table("parameter", "type", "default", "range", "help", box=None, header_style="bold")
-    for p in cls.PARAMS:
-        rng = "|".join(map(str, p.choices)) if p.choices else f"[{'' if p.lo is None else p.lo}, {'' if p.hi is None else p.hi}]"
-        t.add_row(p.name, p.type.__name__, str(p.default), rng, p.help)
+    for p in spec.params:
+        t.add_row(p.name, p.type.__name__, str(p.default), escape(p.range_text()), escape(p.help))
     out.print(t)
 
 
@@ -323,5 +389,18 @@ def download(dataset: Annotated[str, typer.Argument(help="mnist, fashion-mnist o
     print(f"{dataset} is in {root}")
 
 
+def main() -> None:
+    """Console entry point: click's usage errors become one `error:` line and exit 2, like ours."""
+    try:
+        code = app(standalone_mode=False)
+    except click.exceptions.UsageError as e:
+        sys.stderr.write(f"error: {' '.join(e.format_message().split())}\n")
+        sys.exit(2)
+    except click.exceptions.Abort:
+        sys.stderr.write("error: aborted\n")
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
 if __name__ == "__main__":
-    app()
+    main()

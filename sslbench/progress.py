@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from sslbench.config import Config
+from sslbench.core.config import Config
+from sslbench.core.errors import ConfigError
+from sslbench.core.fmt import duration, pct
 
 
 def run_foreground(cfg: Config, run_dir: Path, resume: bool = False, quiet: bool = False) -> dict:
@@ -43,13 +46,13 @@ def run_foreground(cfg: Config, run_dir: Path, resume: bool = False, quiet: bool
     with progress:
         try:
             summary = train(cfg, run_dir, resume=resume, listener=listen)
-        except Exception as e:
-            from sslbench.runs.store import read_summary
+        except Exception as e:  # recorded in summary.json and events.jsonl by the trainer
+            from sslbench.core.store import read_summary
 
-            console.print(f"[red]failed:[/red] {type(e).__name__}: {e}")
+            progress.stop()
+            msg = f"{type(e).__name__}: {e}" if not isinstance(e, ConfigError) else str(e)
+            sys.stderr.write(f"error: run {run_dir.name} failed: {' '.join(msg.split())}\n")
             return read_summary(run_dir) or {"status": "failed"}
-    top1 = summary.get("final_top1")
-    console.print(f"{summary['id']}  {summary['status']}  final top-1 "
-                  f"{'-' if top1 is None else f'{100 * top1:.2f}%'}  (best "
-                  f"{100 * (summary.get('best_top1') or 0):.2f}%, {summary['wall_s']:.0f}s)")
+    console.print(f"{summary['id']}  {summary['status']}  final top-1 {pct(summary.get('final_top1'), sign=True)}  "
+                  f"(best {pct(summary.get('best_top1'), sign=True)}, {duration(summary.get('wall_s'))})", markup=False)
     return summary

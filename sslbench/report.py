@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import plotext as plt
@@ -9,19 +11,23 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from sslbench.runs.events import read_events
-from sslbench.runs.store import read_summary
+from sslbench.core import atomic
+from sslbench.core.events import read_events
+from sslbench.core.fmt import duration, mean_spread, mean_std, pct
+from sslbench.core.store import read_summary
+from sslbench.core.sweeps import accuracy_table, results, sweep_dir
 
 
 def show_run(run_dir: Path, console: Console, width: int = 100, height: int = 18) -> None:
     """Summary, loss terms per batch, accuracy per evaluation and the latest confusion matrix."""
     s = read_summary(run_dir) or {}
     evs = read_events(run_dir / "events.jsonl")
-    console.print(f"[bold]{s.get('id')}[/bold]  {s.get('dataset')} / {s.get('method')} / M={s.get('m')}  "
-                  f"{s.get('status')}  step {s.get('step')}/{s.get('total_steps')}  "
-                  f"best {_pct(s.get('best_top1'))}  final {_pct(s.get('final_top1'))}  {s.get('wall_s', 0):.0f}s")
+    console.print(Text(f"{s.get('id')}", style="bold") + Text(
+        f"  {s.get('dataset')} / {s.get('method')} / M={s.get('m')}  {s.get('status')}  step {s.get('step')}/"
+        f"{s.get('total_steps')}  best {pct(s.get('best_top1'), sign=True)}  final {pct(s.get('final_top1'), sign=True)}"
+        f"  {duration(s.get('wall_s'))}"))
     if s.get("error"):
-        console.print(f"[red]{s['error']}[/red]")
+        console.print(Text(str(s["error"]), style="red"))
     batches = [e for e in evs if e["kind"] == "batch"]
     evals = [e for e in evs if e["kind"] == "eval"]
     if batches:
@@ -30,7 +36,7 @@ def show_run(run_dir: Path, console: Console, width: int = 100, height: int = 18
         plt.theme("clear")
         terms = sorted({k for e in batches for k in e["loss"]})
         for k in terms:
-            pts = [(e["step"], e["loss"][k]) for e in batches if k in e["loss"] and e["loss"][k] > 0]
+            pts = [(e["step"], v) for e in batches if isinstance(v := e["loss"].get(k), (int, float)) and v > 0]
             if pts:
                 plt.plot([p[0] for p in pts], [p[1] for p in pts], label=k)
         plt.yscale("log")
@@ -42,11 +48,12 @@ def show_run(run_dir: Path, console: Console, width: int = 100, height: int = 18
         plt.theme("clear")
         plt.plot([e["step"] for e in evals], [100 * e["top1"] for e in evals], label="top-1 %")
         if any("pl_acc" in e and e["pl_acc"] is not None for e in batches):
-            pts = [(e["step"], 100 * e["mask_rate"]) for e in batches if e.get("mask_rate") is not None]
+            pts = [(e["step"], 100 * e["mask_rate"]) for e in batches if isinstance(e.get("mask_rate"), (int, float))]
             plt.plot([p[0] for p in pts], [p[1] for p in pts], label="mask rate %")
-        plt.title(f"{evals[-1]['split']} accuracy")
+        plt.title(f"{evals[-1].get('split', 'eval')} accuracy")
         console.print(Text.from_ansi(plt.build()))
-        console.print(confusion_table(evals[-1]["confusion"], _classes(evs)))
+        if evals[-1].get("confusion"):
+            console.print(confusion_table(evals[-1]["confusion"], _classes(evs)))
 
 
 def _classes(evs: list[dict]) -> list[str]:
@@ -75,35 +82,7 @@ def confusion_table(cm: list[list[int]], classes: list[str]) -> Table:
     return t
 
 
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{100 * x:.2f}%"
-
-
 # --------------------------------------------------------------------------- sweeps: accuracy versus M
-
-
-def accuracy_table(rows: list[dict]) -> tuple[list[str], list[int], dict[tuple[str, int], list[float]]]:
-    """(methods, Ms, {(method, M): [final top-1 per finished seed]})."""
-    methods = list(dict.fromkeys(r["method"] for r in rows))
-    ms = sorted({r["m"] for r in rows})
-    cells: dict[tuple[str, int], list[float]] = {}
-    for r in rows:
-        if r.get("status") == "finished" and r.get("final_top1") is not None:
-            cells.setdefault((r["method"], r["m"]), []).append(r["final_top1"])
-    return methods, ms, cells
-
-
-def _mean_std(v: list[float]) -> tuple[float, float]:
-    import statistics
-
-    return statistics.fmean(v), (statistics.stdev(v) if len(v) > 1 else 0.0)
-
-
-def _cell(v: list[float] | None) -> str:
-    if not v:
-        return "-"
-    mean, sd = _mean_std(v)
-    return f"{100 * mean:.2f} ± {100 * sd:.2f} (n={len(v)})" if len(v) > 1 else f"{100 * mean:.2f}"
 
 
 def table_markdown(rows: list[dict], title: str) -> str:
@@ -111,21 +90,22 @@ def table_markdown(rows: list[dict], title: str) -> str:
     methods, ms, cells = accuracy_table(rows)
     lines = [f"# {title}", "", "Final test top-1 accuracy (%), mean ± standard deviation over seeds (n = seeds; one seed: the value).", "",
              "| M | " + " | ".join(methods) + " |", "| ---: | " + " | ".join("---:" for _ in methods) + " |"]
-    lines += [f"| {m} | " + " | ".join(_cell(cells.get((meth, m))) for meth in methods) + " |" for m in ms]
+    lines += [f"| {m} | " + " | ".join(mean_spread(cells.get((meth, m))) for meth in methods) + " |" for m in ms]
     return "\n".join(lines) + "\n"
 
 
 def table_csv(rows: list[dict]) -> str:
     """CSV: method, M, seeds, mean, std (fractions)."""
     methods, ms, cells = accuracy_table(rows)
-    out = ["method,m,seeds,mean_top1,std_top1"]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["method", "m", "seeds", "mean_top1", "std_top1"])
     for meth in methods:
         for m in ms:
-            v = cells.get((meth, m))
-            if v:
-                mean, sd = _mean_std(v)
-                out.append(f"{meth},{m},{len(v)},{mean:.6f},{sd:.6f}")
-    return "\n".join(out) + "\n"
+            if v := cells.get((meth, m)):
+                mean, sd = mean_std(v)
+                w.writerow([meth, m, len(v), f"{mean:.6f}", f"{sd:.6f}"])
+    return buf.getvalue()
 
 
 def accuracy_chart(rows: list[dict], width: int = 100, height: int = 20) -> str:
@@ -135,7 +115,7 @@ def accuracy_chart(rows: list[dict], width: int = 100, height: int = 20) -> str:
     plt.plotsize(width, height)
     plt.theme("clear")
     for meth in methods:
-        pts = [(m, 100 * _mean_std(cells[(meth, m)])[0]) for m in ms if (meth, m) in cells and m > 0]
+        pts = [(m, 100 * mean_std(cells[(meth, m)])[0]) for m in ms if (meth, m) in cells and m > 0]
         if pts:
             plt.plot([p[0] for p in pts], [p[1] for p in pts], label=meth, marker="dot")
     if len(ms) > 1 and min(ms) > 0:
@@ -147,24 +127,22 @@ def accuracy_chart(rows: list[dict], width: int = 100, height: int = 20) -> str:
 
 def show_sweep(root: Path, state: dict, console: Console) -> Path:
     """Print the table and chart; write report.md, report.csv (and report.png with matplotlib) beside sweep.json."""
-    from sslbench.runs.sweep import results, sweep_dir
-
     rows = results(root, state)
     methods, ms, cells = accuracy_table(rows)
     title = f"sweep {state['id']}: final test top-1 % (mean ± std over seeds)"
     if 8 + 16 * len(methods) <= console.width:  # one column per method, as in report.md
         t = Table("M", *methods, title=title, box=None, header_style="bold")
         for m in ms:
-            t.add_row(str(m), *[_cell(cells.get((meth, m))) for meth in methods])
+            t.add_row(str(m), *[mean_spread(cells.get((meth, m))) for meth in methods])
     else:  # too many methods for the terminal's width: one row per method instead
         t = Table("method", *[f"M={m}" for m in ms], title=title, box=None, header_style="bold")
         for meth in methods:
-            t.add_row(meth, *[_cell(cells.get((meth, m))) for m in ms])
+            t.add_row(meth, *[mean_spread(cells.get((meth, m))) for m in ms])
     console.print(t)
     console.print(Text.from_ansi(accuracy_chart(rows)))
     d = sweep_dir(root, state["id"])
-    (d / "report.md").write_text(table_markdown(rows, f"sweep {state['id']}"))
-    (d / "report.csv").write_text(table_csv(rows))
+    atomic.write_text(d / "report.md", table_markdown(rows, f"sweep {state['id']}"))
+    atomic.write_text(d / "report.csv", table_csv(rows))
     _figure(rows, d / "report.png")
     return d
 
@@ -181,7 +159,7 @@ def _figure(rows: list[dict], path: Path) -> None:
     methods, ms, cells = accuracy_table(rows)
     fig, ax = mpl.subplots(figsize=(6, 4))
     for meth in methods:
-        pts = [(m, *_mean_std(cells[(meth, m)])) for m in ms if (meth, m) in cells]
+        pts = [(m, *mean_std(cells[(meth, m)])) for m in ms if (meth, m) in cells]
         if pts:
             ax.errorbar([p[0] for p in pts], [100 * p[1] for p in pts], [100 * p[2] for p in pts], label=meth,
                         marker="o", capsize=3)

@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 from conftest import sslbench
-from sslbench.runs.events import read_events
-from sslbench.runs.store import read_summary
+from sslbench.core.events import read_events
+from sslbench.core.store import read_summary
 
 
 def wait_for(pred, timeout: float = 120, every: float = 0.2):

@@ -3,7 +3,8 @@
 import numpy as np
 import torch
 
-from sslbench.methods.clustering import KMeansLoss, cluster_accuracy, kmeans_pp, lloyd, map_clusters
+from sslbench.core.scoring import cluster_accuracy, map_clusters
+from sslbench.methods.clustering import KMeansLoss, kmeans_pp, lloyd
 
 
 def test_a_known_permutation_maps_back_to_accuracy_one():

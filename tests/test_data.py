@@ -1,9 +1,11 @@
 """Datasets, the M-label split and device-side augmentation."""
 
+from pathlib import Path
+
 import pytest
 import torch
 
-from sslbench.config import ConfigError
+from sslbench.core.errors import ConfigError
 from sslbench.data import datasets
 from sslbench.data.augment import strong_augment, weak_augment
 from sslbench.data.splits import complement, select_labeled
@@ -42,7 +44,7 @@ def test_unlabeled_pool_is_the_complement():
 
 
 def test_digits_is_embedded_and_split():
-    ds = datasets.load("digits", datasets.CACHE)
+    ds = datasets.load("digits", Path("."))
     assert ds.train_images.dtype == torch.uint8 and ds.shape == (1, 8, 8)
     assert len(ds.train_labels) == datasets.SPECS["digits"].n_train and len(ds.test_labels) == 360
     assert ds.train_images.max() == 255 and not ds.hflip

@@ -2,7 +2,7 @@
 
 import json
 
-from sslbench.runs.events import EventTail, EventWriter, read_events, truncate_after
+from sslbench.core.events import EventTail, EventWriter, read_events, truncate_after
 
 
 def test_torn_last_line_yields_every_whole_line(tmp_path):
@@ -22,19 +22,21 @@ def test_empty_and_missing_files(tmp_path):
 
 def test_unknown_kinds_and_garbage_are_passed_or_skipped(tmp_path):
     p = tmp_path / "events.jsonl"
-    p.write_text('{"kind": "from_the_future", "x": 1}\nnot json\n[1, 2]\n{"no_kind": 1}\n{"kind": "eval", "step": 3}\n')
-    kinds = [e["kind"] for e in read_events(p)]
-    assert kinds == ["from_the_future", "eval"]  # readers skip kinds they do not know; non-events are dropped
+    p.write_text('{"kind": "from_the_future", "x": 1}\nnot json\n[1, 2]\n{"no_kind": 1}\n{"kind": "eval", "step": 3}\n'
+                 '{"kind": "eval", "step": 4, "top1": 0.5}\n')
+    kinds = [(e["kind"], e.get("step")) for e in read_events(p)]
+    # readers pass kinds they do not know (to skip); non-events and malformed known kinds (no top1) are dropped
+    assert [k for k, _ in kinds] == ["from_the_future", "eval"] and kinds[1][1] == 4
 
 
 def test_tail_returns_a_line_only_once_it_is_complete(tmp_path):
     p = tmp_path / "events.jsonl"
     tail = EventTail(p)
     with open(p, "w") as f:
-        f.write('{"kind": "batch", "step": 1}\n{"kind": "batch", "st')
+        f.write('{"kind": "batch", "step": 1, "loss": {}}\n{"kind": "batch", "st')
         f.flush()
         assert [e["step"] for e in tail.poll()] == [1]
-        f.write('ep": 2}\n')
+        f.write('ep": 2, "loss": {}}\n')
         f.flush()
         assert [e["step"] for e in tail.poll()] == [2]
         assert tail.poll() == []
@@ -45,7 +47,7 @@ def test_writer_appends_with_time_and_truncate_drops_later_steps(tmp_path):
     seen = []
     w = EventWriter(p, listener=seen.append)
     for s in range(1, 6):
-        w.write("batch", step=s)
+        w.write("batch", step=s, loss={})
     w.close()
     assert len(seen) == 5 and all("t" in e for e in seen)
     truncate_after(p, 3)

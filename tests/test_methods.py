@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from sslbench.methods import METHODS
+from sslbench.core.methods import SPECS as METHODS
 from sslbench.methods.mutual_info import mutual_information
 from test_training import run
 

@@ -7,8 +7,8 @@ import signal
 
 from conftest import sslbench
 from test_cli import wait_for
-from sslbench.runs.events import read_events
-from sslbench.runs.store import read_summary
+from sslbench.core.events import read_events
+from sslbench.core.store import read_summary
 
 ARGS = ["--preset", "quickstart", "--set", "train.steps=200", "--set", "train.eval_every=100",
         "--set", "train.checkpoint_every=50", "--set", "kmeans_mode=lloyd"]

@@ -10,8 +10,8 @@ import time
 
 from conftest import ROOT, sslbench
 from sslbench.report import table_csv
-from sslbench.runs.store import read_summary
-from sslbench.runs.sweep import list_sweeps, results
+from sslbench.core.store import read_summary
+from sslbench.core.sweeps import list_sweeps, results
 
 GRID = ["sweep", "--preset", "quickstart", "--methods", "supervised,fixmatch", "--m", "20,50", "--seeds", "0,1",
         "--jobs", "2", "--set", "train.steps=120", "--set", "train.eval_every=60", "--name", "small"]

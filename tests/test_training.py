@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from sslbench import config
-from sslbench.data import check_config
+from sslbench.core import config
 from sslbench.engine.trainer import train
-from sslbench.runs.events import read_events
-from sslbench.runs.store import new_run
+from sslbench.core.events import read_events
+from sslbench.core.store import new_run
 
 
 def run(runs, preset: str | None, **overrides) -> tuple[dict, list[dict]]:
-    cfg = config.load(preset, [(k.replace("__", "."), v) for k, v in overrides.items()])
-    check_config(cfg)
+    cfg = config.load_checked(preset, [(k.replace("__", "."), v) for k, v in overrides.items()])
     d = new_run(runs, cfg)
     summary = train(cfg, d)
     return summary, read_events(d / "events.jsonl")
@@ -66,11 +64,15 @@ def test_m_equal_n_and_m_zero(runs):
     assert all(e["loss"]["supervised"] == 0 for e in evs if e["kind"] == "batch")
 
 
-def test_time_limit_stops_gracefully_with_a_final_evaluation(runs):
+def test_time_limit_stops_gracefully_with_a_final_evaluation_and_can_continue(runs):
     s, evs = run(runs, "quickstart", train__steps=100000, train__time_limit=3.0, train__eval_every=100000)
-    assert s["status"] == "finished" and s["stop_reason"] == "time_limit"
+    assert s["status"] == "stopped" and s["stop_reason"] == "time_limit"  # not finished: it can be continued
     assert 0 < s["step"] < 100000 and s["final_top1"] is not None
     assert [e["kind"] for e in evs][-3:] == ["eval", "checkpoint", "end"]
+    # the limit is per invocation, so a resume trains on instead of tripping the restored elapsed time at once
+    d = runs / s["id"]
+    again = train(config.load_run_config(d), d, resume=True)
+    assert again["status"] == "stopped" and again["step"] > s["step"]
 
 
 def test_event_file_stays_bounded(runs, monkeypatch):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Input, Static
 
-from sslbench.runs.store import list_runs, read_summary
+from sslbench.core.store import list_runs, read_summary
 from sslbench.tui.app import SSLBenchApp
 from sslbench.tui.screens.compare import CompareScreen
 from sslbench.tui.screens.help import HelpScreen

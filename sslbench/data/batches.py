@@ -14,16 +14,16 @@ from sslbench.data.augment import strong_augment, weak_augment
 class DeviceData:
     """A dataset on the training device, with its M-label split.
 
-    images: uint8 [N, C, H, W]; labels: int64 [N] (all of them: unlabeled labels are for diagnostics
-    only and never reach a loss); labeled / unlabeled: int64 indices into images.
+    images: uint8 [N, C, H, W]; labels: int64 [N], -1 for every unlabeled image (the true labels stay with
+    the engine); labeled_idx / unlabeled_idx: int64 indices into images.
     """
 
     name: str
     classes: list[str]
     images: torch.Tensor
     labels: torch.Tensor
-    labeled: torch.Tensor
-    unlabeled: torch.Tensor
+    labeled_idx: torch.Tensor
+    unlabeled_idx: torch.Tensor
     eval_images: torch.Tensor
     eval_labels: torch.Tensor
     eval_split: str  # "test" or "val"
@@ -84,7 +84,7 @@ class Batch:
 
     x / y: weakly augmented labeled images and their labels. u_weak / u_weak2 / u_strong: views of the same
     unlabeled images. u_idx: their indices into data.images; a method may use them to index its own
-    per-image state (pseudo-label tables), never data.labels (the engine scores pseudo-labels with those).
+    per-image state (pseudo-label tables); data.labels holds -1 there (the engine scores pseudo-labels).
     """
 
     data: DeviceData

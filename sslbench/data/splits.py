@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from sslbench.config import ConfigError
+from sslbench.core.errors import ConfigError
 
 
 def select_labeled(labels: torch.Tensor, m: int, how: str, n_classes: int, seed: int,

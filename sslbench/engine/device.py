@@ -17,7 +17,7 @@ def pick_device(name: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dev = torch.device(name)
     if dev.type == "cuda" and not torch.cuda.is_available():
-        from sslbench.config import ConfigError
+        from sslbench.core.errors import ConfigError
 
         raise ConfigError(f"train.device={name!r} but CUDA is not available here")
     return dev

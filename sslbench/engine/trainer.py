@@ -1,16 +1,18 @@
-"""The training loop: one function that reads top to bottom.
+"""The training loop, in three parts that read top to bottom: setup, loop, wrap-up.
 
-setup -> (resume) -> before_training -> for each step: lr, batch, losses, backward, step, EMA, log,
-epoch hooks, eval, checkpoint -> final eval, checkpoint, summary. Every event goes to events.jsonl.
+setup builds everything a run needs (device, data, model, method, optimiser, EMA, samplers) and restores a
+checkpoint when resuming; loop runs lr -> batch -> losses -> backward -> step -> EMA -> log -> epoch hooks ->
+eval -> checkpoint; wrap_up writes the final evaluation, checkpoint, end event and summary. A failure at any
+point, setup included, ends the run 'failed' with its cause in summary.json and events.jsonl.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import signal
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,42 +20,21 @@ import numpy as np
 import torch
 from sklearn.metrics import normalized_mutual_info_score
 
-from sslbench.config import Config
+from sslbench.core import process
+from sslbench.core.config import Config
+from sslbench.core.errors import ConfigError
+from sslbench.core.events import MAX_BATCH_EVENTS, EventWriter, read_events, truncate_after
+from sslbench.core.scoring import cluster_accuracy
+from sslbench.core.store import update_summary
 from sslbench.data import Batch, DeviceData, Sampler, prepare
 from sslbench.engine import checkpoint
 from sslbench.engine.device import amp_enabled, autocast, describe, memory_mb, pick_device, tune_cpu
 from sslbench.engine.evaluate import evaluate
 from sslbench.methods import get_method
-from sslbench.methods.clustering import cluster_accuracy
-from sslbench.methods.common import EMA, Method, Out, Phase
+from sslbench.methods.common import EMA, Clock, Method, Out, Phase
 from sslbench.models import build_model, n_params
-from sslbench.runs.events import MAX_BATCH_EVENTS, EventWriter, truncate_after
-from sslbench.runs.store import update_summary
 
-CHECKPOINT_SECONDS = 60.0
-
-
-class StopRequested:
-    """Set by SIGTERM / SIGINT; the loop finishes its step, evaluates, checkpoints and exits."""
-
-    def __init__(self) -> None:
-        self.flag = False
-        self._old: dict[int, Any] = {}
-
-    def __enter__(self) -> StopRequested:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            try:
-                self._old[sig] = signal.signal(sig, self._set)
-            except ValueError:  # not the main thread: signals stay with the caller
-                pass
-        return self
-
-    def _set(self, *_: Any) -> None:
-        self.flag = True
-
-    def __exit__(self, *_: Any) -> None:
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
+CHECKPOINT_SECONDS = 30.0  # a kill never costs more than this much training
 
 
 def make_optimizer(opt: dict, model: torch.nn.Module, extra: list[torch.nn.Parameter] = ()) -> torch.optim.Optimizer:
@@ -79,9 +60,9 @@ def lr_at(step: int, total: int, opt: dict) -> float:
 def steps_per_epoch(cfg: Config, data: DeviceData, method: type[Method]) -> int:
     """One epoch is a pass over the unlabeled pool (or over the labeled set when the method uses none)."""
     b, mu = cfg.train["batch"], cfg.train["mu"]
-    if method.UNLABELED and mu > 0 and len(data.unlabeled) > 0:
-        return max(1, math.ceil(len(data.unlabeled) / (b * mu)))
-    return max(1, math.ceil(len(data.labeled) / b))
+    if method.spec().unlabeled and mu > 0 and len(data.unlabeled_idx) > 0:
+        return max(1, math.ceil(len(data.unlabeled_idx) / (b * mu)))
+    return max(1, math.ceil(len(data.labeled_idx) / b))
 
 
 class Meter:
@@ -93,8 +74,8 @@ class Meter:
         self.steps = 0
         self.images = 0
 
-    def add(self, out: Out, data: DeviceData, u_idx: torch.Tensor, images: int) -> None:
-        """Accumulate one step's terms, mask rate and pseudo-label accuracy (the latter from hidden labels)."""
+    def add(self, out: Out, hidden: torch.Tensor, u_idx: torch.Tensor, images: int) -> None:
+        """Accumulate one step's terms, mask rate and pseudo-label accuracy (scored with the hidden labels)."""
         for k, v in out.loss.items():
             self._acc(f"loss.{k}", v.detach().float())
         for k, v in out.stats.items():
@@ -103,7 +84,7 @@ class Meter:
         if out.mask is not None and len(u_idx) > 0:
             kept = out.mask.float()
             self._acc("mask_rate", kept.mean())
-            correct = (out.pseudo == data.labels[u_idx]).float()
+            correct = (out.pseudo == hidden[u_idx]).float()
             self._acc("pl_correct", (correct * kept).sum())
             self._acc("pl_kept", kept.sum())
             self._acc("pl_acc_all", correct.mean())
@@ -122,7 +103,7 @@ class Meter:
         v = dict(zip(keys, vals))
         ev: dict[str, Any] = {
             "loss": {k[5:]: v[k] / self.steps for k in keys if k.startswith("loss.")},
-            "weight": {k: self.weights[k] for k in self.weights},
+            "weight": dict(self.weights),
         }
         ev["total"] = sum(ev["weight"].get(k, 0.0) * x for k, x in ev["loss"].items())
         if "mask_rate" in v:
@@ -134,197 +115,278 @@ class Meter:
         return ev
 
 
-def phase_event(phase: Phase, data: DeviceData) -> dict[str, Any]:
+def phase_event(phase: Phase, hidden: torch.Tensor, n_classes: int) -> dict[str, Any]:
     """A method's phase as an event payload, scored against the hidden labels where it assigned images."""
     ev: dict[str, Any] = {"name": phase.name, **phase.stats}
-    if phase.assign is not None and phase.idx is not None and len(phase.idx) and phase.labels:
-        ev["pl_acc"] = (phase.assign == data.labels[phase.idx]).float().mean().item()
+    if phase.assign is None or phase.idx is None or not len(phase.idx):
+        return ev
+    if phase.labels:
+        ev["pl_acc"] = (phase.assign == hidden[phase.idx]).float().mean().item()
         ev["n_labeled_by_phase"] = len(phase.idx)
-    elif phase.assign is not None and phase.idx is not None and len(phase.idx):
-        a = phase.assign.cpu().numpy()
-        y = data.labels[phase.idx].cpu().numpy()
-        n_clusters = int(max(a.max() + 1, data.n_classes))
-        ev["cluster_acc"] = cluster_accuracy(a, y, n_clusters, data.n_classes)
-        ev["nmi"] = float(normalized_mutual_info_score(y, a))
-        ev["sizes"] = np.bincount(a, minlength=n_clusters).tolist()
+        return ev
+    a, y = phase.assign.cpu().numpy(), hidden[phase.idx].cpu().numpy()
+    n_clusters = int(max(a.max() + 1, n_classes))
+    ev["cluster_acc"] = cluster_accuracy(a, y, n_clusters, n_classes)
+    ev["nmi"] = float(normalized_mutual_info_score(y, a))
+    ev["sizes"] = np.bincount(a, minlength=n_clusters).tolist()
     return ev
 
 
-def train(cfg: Config, run_dir: Path, resume: bool = False, listener: Callable[[dict], None] | None = None) -> dict:
-    """Train cfg's method in this process, writing everything into run_dir. Returns the final summary."""
-    # ------------------------------------------------------------------ setup
+@dataclass
+class Run:
+    """Everything one training process holds; setup() fills it, loop() and wrap_up() advance it."""
+
+    cfg: Config
+    run_dir: Path
+    device: torch.device
+    amp: Callable[[], Any]
+    data: DeviceData
+    hidden: torch.Tensor  # every true training label: scoring only, never given to the method
+    model: torch.nn.Module
+    method: Method
+    opt: torch.optim.Optimizer
+    ema: EMA | None
+    gen: torch.Generator
+    lab: Sampler
+    unl: Sampler
+    events: EventWriter
+    total: int
+    epoch_len: int
+    step: int = 0
+    log_every: int = 10
+    best: float | None = None
+    final: dict[str, Any] = field(default_factory=dict)
+    last_eval: int = -1
+    last_checkpoint: int = -1
+    batch_events: int = 0
+
+    @property
+    def clock(self) -> Clock:
+        """Where training stands, for the method's hooks."""
+        return Clock(self.step, self.total, self.epoch_len)
+
+
+def train(cfg: Config, run_dir: Path, resume: bool = False, listener: Callable[[dict], None] | None = None,
+          stop: process.StopFlag | None = None, lock: process.RunLock | None = None) -> dict:
+    """Train cfg's method in this process, writing everything into run_dir. Returns the final summary.
+
+    Holds the run's lock throughout (so `stop` and listings know it is alive); stops gracefully when `stop`
+    is set (SIGTERM / SIGINT by default). Any failure ends the run 'failed' and is raised again."""
+    own_lock = lock is None
+    lock = lock or process.RunLock(run_dir)
+    if own_lock and not lock.acquire():
+        raise ConfigError(f"run {run_dir.name} is already being trained by another process")
+    own_stop = stop is None
+    stop = stop or process.StopFlag().install()
+    started = time.time()
+    r: Run | None = None
+    try:
+        update_summary(run_dir, status="running", pid=os.getpid(), pid_start=process.start_time(os.getpid()),
+                       error="", ended=None)
+        r = setup(cfg, run_dir, resume, listener)
+        reason = loop(r, stop, started)
+        return wrap_up(r, reason)
+    except BaseException as e:
+        msg = f"{type(e).__name__}: {e}".strip().splitlines()[0][:300] if str(e) else type(e).__name__
+        if r is not None:
+            r.events.write("error", step=r.step, message=msg)
+        update_summary(run_dir, status="failed", error=msg, ended=time.time(),
+                       **({"wall_s": round(r.events.elapsed(), 2)} if r is not None else {}))
+        raise
+    finally:
+        if r is not None:
+            r.events.close()
+        if own_stop:
+            stop.restore()
+        if own_lock:
+            lock.release()
+
+
+# ---------------------------------------------------------------------------------------------- setup
+
+
+def setup(cfg: Config, run_dir: Path, resume: bool, listener: Callable[[dict], None] | None) -> Run:
+    """Device, data, model, method, optimiser, EMA and samplers; a resume restores them from the checkpoint
+    (a run killed before its first checkpoint starts over from step 0)."""
     tune_cpu(cfg.train["threads"])
     device = pick_device(cfg.train["device"])
-    amp = autocast(device, amp_enabled(cfg.train["amp"], device))
     seed = cfg.train["seed"]
     torch.manual_seed(seed)
-    data = prepare(cfg, device)
+    data, hidden = prepare(cfg, device)
     model = build_model(cfg.model["name"], tuple(data.images.shape[1:]), data.n_classes, cfg.model["width"])
     model = model.to(device, memory_format=torch.channels_last)
     method_cls = get_method(cfg.method["name"])
-    params = {k: v for k, v in cfg.method.items() if k != "name"}
-    method = method_cls(params, model, data, seed)
+    method = method_cls({k: v for k, v in cfg.method.items() if k != "name"}, model, data, seed)
     opt = make_optimizer(cfg.optim, model, method.extra_parameters())
-    decay = cfg.optim["ema"]
-    ema = EMA(model, decay) if decay > 0 else None
-    g = torch.Generator(device).manual_seed(seed)
-    lab, unl = Sampler(data.labeled, g), Sampler(data.unlabeled, g)
-    b, ub = cfg.train["batch"], (cfg.train["batch"] * cfg.train["mu"] if method_cls.UNLABELED else 0)
+    ema = EMA(model, cfg.optim["ema"]) if cfg.optim["ema"] > 0 else None
+    gen = torch.Generator(device).manual_seed(seed)
     epoch_len = steps_per_epoch(cfg, data, method_cls)
     total = cfg.train["steps"] or cfg.train["epochs"] * epoch_len
-    method.total_steps, method.epoch_len = total, epoch_len
-    log_every, start, best = cfg.train["log_every"], 0, None
     ck_path = run_dir / "checkpoint.pt"
-
-    elapsed = 0.0
-    if resume:
-        ck = checkpoint.load(ck_path, device)
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["opt"])
-        if ema is not None:
-            ema.load_state_dict(ck["ema"])
-        method.load_state_dict(ck["method"])
-        g.set_state(ck["gen"].cpu())
-        torch.set_rng_state(ck["torch_rng"].cpu())
-        lab.load_state_dict(ck["lab"])
-        unl.load_state_dict(ck["unl"])
-        start, elapsed, log_every, best = ck["step"], ck["elapsed"], ck["log_every"], ck["best"]
-        truncate_after(run_dir / "events.jsonl", start)
-    events = EventWriter(run_dir / "events.jsonl", elapsed, listener)
-    batch_events = 0
+    for tmp in run_dir.glob(".*.tmp"):  # left by a process killed inside an atomic write
+        tmp.unlink(missing_ok=True)
+    resume = resume and ck_path.is_file()
+    state = checkpoint.load(ck_path, device) if resume else None
+    truncate_after(run_dir / "events.jsonl", state["step"] if state else -1)
+    events = EventWriter(run_dir / "events.jsonl", state["elapsed"] if state else 0.0, listener)
+    r = Run(cfg, run_dir, device, autocast(device, amp_enabled(cfg.train["amp"], device)), data, hidden, model,
+            method, opt, ema, gen, Sampler(data.labeled_idx, gen), Sampler(data.unlabeled_idx, gen), events, total,
+            epoch_len, log_every=cfg.train["log_every"])
+    if state:
+        _restore(r, state)
     info = {"device": describe(device), "amp": amp_enabled(cfg.train["amp"], device), "params": n_params(model),
-            "n_labeled": len(data.labeled), "n_unlabeled": len(data.unlabeled), "n_eval": len(data.eval_labels),
-            "eval_split": data.eval_split, "classes": data.classes, "steps_per_epoch": epoch_len}
-    if resume:
-        events.write("resume", step=start, **info)
+            "n_labeled": len(data.labeled_idx), "n_unlabeled": len(data.unlabeled_idx),
+            "n_eval": len(data.eval_labels), "eval_split": data.eval_split, "classes": data.classes,
+            "steps_per_epoch": epoch_len, "total_steps": total}
+    if state:
+        events.write("resume", step=r.step, **info)
     else:
-        events.write("start", step=0, total_steps=total, wall=time.time(), config=cfg.to_dict(), **info)
-    summary = update_summary(run_dir, status="running", pid=os.getpid(), total_steps=total, step=start,
-                             device=info["device"], error="", ended=None)
-
-    def save_checkpoint(step: int) -> None:
-        checkpoint.save(ck_path, {
-            "step": step, "elapsed": events.elapsed(), "log_every": log_every, "best": best,
-            "model": model.state_dict(), "opt": opt.state_dict(), "ema": ema.state_dict() if ema else None,
-            "method": method.state_dict(), "gen": g.get_state(), "torch_rng": torch.get_rng_state(),
-            "lab": lab.state_dict(), "unl": unl.state_dict()})
-        events.write("checkpoint", step=step)
-
-    def run_eval(step: int) -> dict:
-        nonlocal best, summary
-        t = time.time()
-        net = ema.module if ema is not None else model
-        with amp():
-            net.eval()
-            custom = type(method).predict is not Method.predict  # e.g. nearest-centroid classifiers
-            res = evaluate(method.predict if custom else net, data)
-            extra = method.eval_model()
-            if extra is not None:
-                extra.eval()
-                res["teacher"] = {k: v for k, v in evaluate(extra, data).items() if k in ("loss", "top1", "top5")}
-                extra.train()
-            net.train(), model.train()
-        best = res["top1"] if best is None else max(best, res["top1"])
-        ev = events.write("eval", step=step, split=data.eval_split, seconds=round(time.time() - t, 3),
-                          memory_mb=round(memory_mb(device), 1), **res)
-        summary = update_summary(run_dir, step=step, best_top1=best, final_top1=res["top1"], final_top5=res["top5"],
-                                 wall_s=round(events.elapsed(), 2))
-        return ev
-
-    def run_phase(hook: Callable[[], Phase | None], step: int) -> None:
-        t = time.time()
-        with amp():
-            phase = hook()
-            if phase is not None:
-                ev = phase_event(phase, data)
-                events.write("phase", step=step, seconds=round(time.time() - t, 3), **ev)
-
-    # ------------------------------------------------------------------ training
-    step, last_eval, stop_reason = start, -1, "finished"
-    try:
-        with StopRequested() as stop:
-            run_phase(method.before_training, step)
-            meter, t_log, last_ck, paused = Meter(), time.time(), time.time(), 0.0
-            time_limit = cfg.train["time_limit"]
-            while step < total:
-                if stop.flag:
-                    stop_reason = "stopped"
-                    break
-                if time_limit and events.elapsed() >= time_limit:
-                    stop_reason = "time_limit"
-                    break
-                for group in opt.param_groups:
-                    group["lr"] = lr_at(step, total, cfg.optim)
-                batch = Batch(data, g, lab.next(b), unl.next(ub), cfg.data["strong_ops"], cfg.data["cutout"])
-                method.step = step
-                with amp():
-                    out = method.losses(batch)
-                    loss = sum(out.weight[k] * v for k, v in out.loss.items())
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                if ema is not None:
-                    ema.update(model)
-                method.after_step()
-                meter.add(out, data, batch.u_idx, batch.images_seen)
-                step += 1
-
-                if step % log_every == 0 or step == total:
-                    images = meter.images
-                    ev = meter.flush()
-                    now = time.time()
-                    rate = images / max(now - t_log - paused, 1e-9)  # evaluation, phases, checkpoints excluded
-                    ev.update(lr=opt.param_groups[0]["lr"], images_per_s=round(rate, 1))
-                    events.write("batch", step=step, epoch=step / epoch_len, **ev)
-                    batch_events += 1
-                    if batch_events % MAX_BATCH_EVENTS == 0:
-                        log_every *= 2  # keep the event file bounded on long runs
-                    t_log, paused = time.time(), 0.0
-                t_pause = time.time()
-                if step % epoch_len == 0:
-                    run_phase(lambda: method.on_epoch_end(step // epoch_len), step)
-                if step % cfg.train["eval_every"] == 0 or step == total:
-                    run_eval(step)
-                    last_eval = step
-                if step % cfg.train["checkpoint_every"] == 0 or time.time() - last_ck > CHECKPOINT_SECONDS:
-                    _flush_partial(meter, events, step, epoch_len, opt)
-                    save_checkpoint(step)
-                    last_ck = time.time()
-                paused += time.time() - t_pause
-
-            # ------------------------------------------------------------------ wrap up
-            _flush_partial(meter, events, step, epoch_len, opt)
-            if last_eval != step:
-                run_eval(step)
-            save_checkpoint(step)
-            status = "stopped" if stop_reason == "stopped" else "finished"
-            events.write("end", step=step, status=status, reason=stop_reason, best_top1=best,
-                         final_top1=summary["final_top1"], wall_s=round(events.elapsed(), 2))
-            return update_summary(run_dir, status=status, stop_reason=stop_reason, step=step, ended=time.time(),
-                                  wall_s=round(events.elapsed(), 2), images_per_s=_throughput(run_dir))
-    except BaseException as e:
-        msg = f"{type(e).__name__}: {e}".strip()
-        events.write("error", step=step, message=msg)
-        update_summary(run_dir, status="failed", error=msg.splitlines()[0][:300], ended=time.time(),
-                       wall_s=round(events.elapsed(), 2))
-        raise
-    finally:
-        events.close()
+        events.write("start", step=0, wall=time.time(), config=cfg.to_dict(), **info)
+    update_summary(run_dir, total_steps=total, step=r.step, device=info["device"])
+    return r
 
 
-def _flush_partial(meter: Meter, events: EventWriter, step: int, epoch_len: int, opt: torch.optim.Optimizer) -> None:
-    """Write the steps accumulated since the last batch event (before a checkpoint or the end)."""
+def _restore(r: Run, ck: dict[str, Any]) -> None:
+    r.model.load_state_dict(ck["model"])
+    r.opt.load_state_dict(ck["opt"])
+    if r.ema is not None:
+        r.ema.load_state_dict(ck["ema"])
+    r.method.load_state_dict(ck["method"])
+    r.gen.set_state(ck["gen"].cpu())
+    torch.set_rng_state(ck["torch_rng"].cpu())
+    r.lab.load_state_dict(ck["lab"])
+    r.unl.load_state_dict(ck["unl"])
+    r.step, r.log_every, r.best = ck["step"], ck["log_every"], ck["best"]
+    r.batch_events, r.last_checkpoint = ck.get("batch_events", 0), ck["step"]
+    r.last_eval = ck.get("last_eval", -1)
+    r.final = ck.get("final") or {}
+
+
+# ---------------------------------------------------------------------------------------------- loop
+
+
+def loop(r: Run, stop: process.StopFlag, started: float) -> str:
+    """Train until the last step, a stop request or the time limit; returns why it ended."""
+    cfg, time_limit = r.cfg, r.cfg.train["time_limit"]
+    b = cfg.train["batch"]
+    ub = b * cfg.train["mu"] if r.method.spec().unlabeled else 0
+    run_phase(r, lambda: r.method.before_training(r.clock))
+    meter, t_log, t_ck, paused = Meter(), time.time(), time.time(), 0.0
+    while r.step < r.total:
+        if stop.set:
+            return "stopped"
+        if time_limit and time.time() - started >= time_limit:
+            return "time_limit"
+        for group in r.opt.param_groups:
+            group["lr"] = lr_at(r.step, r.total, cfg.optim)
+        batch = Batch(r.data, r.gen, r.lab.next(b), r.unl.next(ub), cfg.data["strong_ops"], cfg.data["cutout"])
+        with r.amp():
+            out = r.method.losses(batch, r.clock)
+            loss = sum(out.weight[k] * v for k, v in out.loss.items())
+        r.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        r.opt.step()
+        if r.ema is not None:
+            r.ema.update(r.model)
+        r.method.after_step()
+        meter.add(out, r.hidden, batch.u_idx, batch.images_seen)
+        r.step += 1
+
+        if r.step % r.log_every == 0 or r.step == r.total:
+            images, now = meter.images, time.time()
+            rate = images / max(now - t_log - paused, 1e-9)  # evaluation, phases and checkpoints excluded
+            write_batch(r, meter, images_per_s=round(rate, 1))
+            t_log, paused = time.time(), 0.0
+        t_pause = time.time()
+        if r.step % r.epoch_len == 0:
+            run_phase(r, lambda: r.method.on_epoch_end(r.clock))
+        if r.step % cfg.train["eval_every"] == 0 or r.step == r.total:
+            run_eval(r)
+        if r.step % cfg.train["checkpoint_every"] == 0 or time.time() - t_ck > CHECKPOINT_SECONDS:
+            write_batch(r, meter, images_per_s=None)
+            save_checkpoint(r)
+            t_ck = time.time()
+        paused += time.time() - t_pause
+    write_batch(r, meter, images_per_s=None)
+    return "finished"
+
+
+def write_batch(r: Run, meter: Meter, images_per_s: float | None) -> None:
+    """The steps accumulated since the last batch event, as one batch event (nothing if there are none)."""
     images = meter.images
     ev = meter.flush()
-    if ev is not None:
-        events.write("batch", step=step, epoch=step / epoch_len, lr=opt.param_groups[0]["lr"], images_per_s=None,
-                     partial_images=images, **ev)
+    if ev is None:
+        return
+    extra = {} if images_per_s is not None else {"partial_images": images}
+    r.events.write("batch", step=r.step, epoch=r.step / r.epoch_len, lr=r.opt.param_groups[0]["lr"],
+                   images_per_s=images_per_s, **extra, **ev)
+    r.batch_events += 1
+    if r.batch_events % MAX_BATCH_EVENTS == 0:
+        r.log_every *= 2  # keep the event file bounded on long runs
+
+
+def run_phase(r: Run, hook: Callable[[], Phase | None]) -> None:
+    """Run a method hook (K-means refit, relabelling...) and log it as a phase event."""
+    t = time.time()
+    with r.amp():
+        phase = hook()
+    if phase is not None:
+        r.events.write("phase", step=r.step, seconds=round(time.time() - t, 3),
+                       **phase_event(phase, r.hidden, r.data.n_classes))
+
+
+def run_eval(r: Run) -> None:
+    """Evaluate the averaged model (or the method's own classifier), and the method's second model if any."""
+    t = time.time()
+    net = r.ema.module if r.ema is not None else r.model
+    with r.amp():
+        net.eval()
+        res = evaluate(r.method.classify(net), r.data)
+        extra = r.method.eval_model()
+        if extra is not None:
+            extra.eval()
+            res["teacher"] = {k: v for k, v in evaluate(extra, r.data).items() if k in ("loss", "top1", "top5")}
+            extra.train()
+        net.train(), r.model.train()
+    r.best = res["top1"] if r.best is None else max(r.best, res["top1"])
+    r.final, r.last_eval = {"top1": res["top1"], "top5": res["top5"]}, r.step
+    r.events.write("eval", step=r.step, split=r.data.eval_split, seconds=round(time.time() - t, 3),
+                   memory_mb=round(memory_mb(r.device), 1), **res)
+    update_summary(r.run_dir, step=r.step, best_top1=r.best, final_top1=res["top1"], final_top5=res["top5"],
+                   wall_s=round(r.events.elapsed(), 2))
+
+
+def save_checkpoint(r: Run) -> None:
+    """Everything needed to continue exactly where this step left off, written atomically."""
+    if r.last_checkpoint == r.step:
+        return
+    checkpoint.save(r.run_dir / "checkpoint.pt", {
+        "step": r.step, "elapsed": r.events.elapsed(), "log_every": r.log_every, "best": r.best,
+        "batch_events": r.batch_events, "last_eval": r.last_eval, "final": r.final,
+        "model": r.model.state_dict(), "opt": r.opt.state_dict(), "ema": r.ema.state_dict() if r.ema else None,
+        "method": r.method.state_dict(), "gen": r.gen.get_state(), "torch_rng": torch.get_rng_state(),
+        "lab": r.lab.state_dict(), "unl": r.unl.state_dict()})
+    r.last_checkpoint = r.step
+    r.events.write("checkpoint", step=r.step)
+
+
+# ---------------------------------------------------------------------------------------------- wrap-up
+
+
+def wrap_up(r: Run, reason: str) -> dict:
+    """Final evaluation (if this step has none), checkpoint, end event and summary."""
+    if r.last_eval != r.step:
+        run_eval(r)
+    save_checkpoint(r)
+    status = "finished" if reason == "finished" else "stopped"
+    r.events.write("end", step=r.step, status=status, reason=reason, best_top1=r.best,
+                   final_top1=r.final.get("top1"), wall_s=round(r.events.elapsed(), 2))
+    return update_summary(r.run_dir, status=status, stop_reason=reason, step=r.step, ended=time.time(),
+                          wall_s=round(r.events.elapsed(), 2), images_per_s=_throughput(r.run_dir))
 
 
 def _throughput(run_dir: Path) -> float | None:
     """Median images/s over the run's batch events (evaluation and phases excluded)."""
-    from sslbench.runs.events import read_events
-
     rates = [ev["images_per_s"] for ev in read_events(run_dir / "events.jsonl")
              if ev["kind"] == "batch" and ev.get("images_per_s")]
     return float(np.median(rates)) if rates else None

@@ -4,26 +4,23 @@ class of its nearest centroid (the report behind it got 53-60% on MNIST)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from sslbench.data import Batch
-from sslbench.methods.clustering import fit_kmeans, map_clusters
-from sslbench.methods.common import Method, Out, Param, Phase
+from sslbench.core.scoring import map_clusters
+from sslbench.methods.clustering import fit_kmeans
+from sslbench.methods.common import Clock, Method, Out, Phase
 from sslbench.methods.embeddings import autoencoder_codes, reconstruction_loss
 from sslbench.models.autoencoder import ConvAutoencoder
 
-PARAMS = (
-    Param("code_dim", int, 32, "autoencoder code size", lo=2, hi=4096),
-    Param("mapping", str, "hungarian", "cluster -> class: one-to-one (hungarian) or majority vote",
-          choices=("hungarian", "majority")),
-)
 
 
 class AutoencoderKMeans(Method):
     """Autoencoder codes clustered by K-means seeded with labeled class means; nearest-centroid classifier."""
 
     NAME = "autoencoder_kmeans"
-    PARAMS = PARAMS
 
     def __init__(self, params, model, data, seed=0):
         super().__init__(params, model, data, seed)
@@ -35,26 +32,30 @@ class AutoencoderKMeans(Method):
     def extra_parameters(self):
         return list(self.ae.parameters())
 
-    def losses(self, batch: Batch) -> Out:
+    def losses(self, batch: Batch, clock: Clock) -> Out:
         """Reconstruction error on labeled and unlabeled images alike."""
         x = torch.cat([batch.x, batch.u_weak]) if batch.has_unlabeled else batch.x
         return Out({"reconstruction": reconstruction_loss(self.ae, x)}, {"reconstruction": 1.0})
 
-    def on_epoch_end(self, epoch: int) -> Phase:
+    def on_epoch_end(self, clock: Clock) -> Phase:
         """Refit K-means on all codes from the labeled class means; rename clusters by labeled images."""
         codes = autoencoder_codes(self.ae, self.data)
-        lab, k = self.data.labeled, self.data.n_classes
+        lab, k = self.data.labeled_idx, self.data.n_classes
         y = self.data.labels[lab]
         init = torch.stack([codes[lab][y == c].mean(0) for c in range(k)])
         self.centroids, assign, inertia = fit_kmeans(codes, k, init, self.seed)
         mapping = map_clusters(assign[lab].cpu().numpy(), y.cpu().numpy(), k, k, self.p["mapping"])
         self.mapping = torch.as_tensor(mapping, device=codes.device)
-        pool = self.data.unlabeled
+        pool = self.data.unlabeled_idx
         return Phase("kmeans", {"inertia": float(inertia)}, pool, self.mapping[assign[pool]], labels=True)
 
-    def before_training(self) -> Phase | None:
+    def before_training(self, clock: Clock) -> Phase | None:
         """Nothing to fit until the autoencoder has trained an epoch."""
         return None
+
+    def classify(self, net: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+        """Nearest centroid: the classifier network is not used."""
+        return self.predict
 
     def predict(self, x: torch.Tensor) -> torch.Tensor:
         """Logits per class: minus the squared distance to the nearest centroid named that class."""

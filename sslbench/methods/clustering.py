@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from scipy.optimize import linear_sum_assignment
 
-KMEANS_MODES = ("online", "lloyd", "sklearn")
 
 
 class KMeansLoss:
@@ -107,37 +105,6 @@ def lloyd(x: torch.Tensor, c: torch.Tensor, steps: int) -> torch.Tensor:
         counts = torch.bincount(assign, minlength=len(c)).float()[:, None]
         c = torch.where(counts > 0, sums / counts.clamp_min(1), c)
     return c
-
-
-# --------------------------------------------------------------------------- clusters -> classes
-
-
-def map_clusters(assign: np.ndarray, labels: np.ndarray, n_clusters: int, n_classes: int,
-                 how: str = "hungarian") -> np.ndarray:
-    """Cluster id -> class id, learned from points whose labels are known.
-
-    'hungarian' finds the one-to-one mapping with the most agreements (clusters beyond the classes fall back
-    to majority); 'majority' gives each cluster its most frequent class. Clusters with no labeled point
-    map to the most common class.
-    """
-    counts = np.zeros((n_clusters, n_classes), dtype=np.int64)
-    np.add.at(counts, (assign, labels), 1)
-    fallback = int(np.bincount(labels, minlength=n_classes).argmax()) if len(labels) else 0
-    mapping = np.where(counts.sum(1) > 0, counts.argmax(1), fallback)
-    if how == "hungarian":
-        rows, cols = linear_sum_assignment(-counts)
-        mapping[rows] = cols
-    elif how != "majority":
-        raise ValueError(f"unknown mapping {how!r}")
-    return mapping
-
-
-def cluster_accuracy(assign: np.ndarray, labels: np.ndarray, n_clusters: int, n_classes: int) -> float:
-    """Best one-to-one (Hungarian) accuracy of a clustering against true labels (majority beyond K)."""
-    if len(labels) == 0:
-        return float("nan")
-    mapping = map_clusters(assign, labels, n_clusters, n_classes, "hungarian")
-    return float((mapping[assign] == labels).mean())
 
 
 def fit_kmeans(x: torch.Tensor, k: int, init: torch.Tensor | None = None, seed: int = 0

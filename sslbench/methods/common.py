@@ -7,17 +7,19 @@ A method never calls backward(), steps an optimiser, moves data or writes logs: 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 
-from sslbench.config import Param
+from sslbench.core.methods import SPECS, MethodSpec
+from sslbench.core.params import Param
 from sslbench.data import Batch, DeviceData
 from sslbench.models import Classifier
 
-__all__ = ["EMA", "Method", "Out", "Param", "Phase", "confidence_mask", "cross_entropy", "embed", "forward_views"]
+__all__ = ["EMA", "Clock", "Method", "Out", "Param", "Phase", "confidence_mask", "cross_entropy", "embed", "forward_views"]
 
 
 @dataclass
@@ -50,29 +52,48 @@ class Phase:
     labels: bool = False  # assign holds class predictions (scored as pl_acc), not cluster ids (cluster_acc, NMI)
 
 
-class Method:
-    """Base of every method: holds its parameters, the model and the data; hooks default to no-ops."""
+@dataclass(frozen=True)
+class Clock:
+    """Where training stands; the engine passes it to every hook that depends on time (ramp-ups, rounds)."""
 
-    PARAMS: ClassVar[tuple[Param, ...]] = ()
-    MIN_LABELS: ClassVar[str | int] = "classes"  # "classes": needs >= 1 labeled image per class; 0: M = 0 is fine
-    UNLABELED: ClassVar[bool] = True  # False: the engine draws no unlabeled batch and epochs run over the labeled set
-    total_steps: int = 0  # set by the engine before before_training()
-    epoch_len: int = 1
-    step: int = 0  # set by the engine before every losses() call (and on resume), e.g. for ramp-ups
+    step: int  # optimiser steps done so far
+    total_steps: int
+    steps_per_epoch: int
+
+    @property
+    def epoch(self) -> int:
+        """Whole epochs done."""
+        return self.step // self.steps_per_epoch
+
+
+class Method:
+    """Base of every method: holds its parameters, the model and the data; hooks default to no-ops.
+
+    The engine calls, in order: before_training(clock) once; then per step losses(batch, clock) (it sums
+    weight * loss, steps the optimiser) and after_step(); on_epoch_end(clock) after each epoch; and
+    classify(net) to evaluate. Its declaration (parameters, data needs) is SPECS[NAME] in sslbench.core.methods.
+    """
+
+    NAME: ClassVar[str] = ""
 
     def __init__(self, params: dict[str, Any], model: Classifier, data: DeviceData, seed: int = 0):
         self.p, self.model, self.data, self.seed = params, model, data, seed
 
-    def losses(self, batch: Batch) -> Out:
+    @classmethod
+    def spec(cls) -> MethodSpec:
+        """This method's declaration: parameters, whether it needs a labeled image per class, unlabeled batches."""
+        return SPECS[cls.NAME]
+
+    def losses(self, batch: Batch, clock: Clock) -> Out:
         """Named loss terms for one batch (called in train mode under autocast)."""
         raise NotImplementedError
 
-    def before_training(self) -> Phase | None:
-        """Runs once before step 0 (also on resume); e.g. pre-training or an initial K-means fit."""
+    def before_training(self, clock: Clock) -> Phase | None:
+        """Runs once before the first step (also on resume); e.g. pre-training or an initial K-means fit."""
         return None
 
-    def on_epoch_end(self, epoch: int) -> Phase | None:
-        """Runs after every epoch; e.g. a K-means refit or a pseudo-label refresh."""
+    def on_epoch_end(self, clock: Clock) -> Phase | None:
+        """Runs after every epoch (clock.epoch epochs done); e.g. a K-means refit or a pseudo-label refresh."""
         return None
 
     def after_step(self) -> None:
@@ -86,9 +107,10 @@ class Method:
         """A second model the engine also evaluates and logs (e.g. a teacher), or None."""
         return None
 
-    def predict(self, x: torch.Tensor) -> torch.Tensor | None:
-        """Logits for evaluation when the method classifies other than by model(x) (else None)."""
-        return None
+    def classify(self, net: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+        """What the engine evaluates: logits from normalised images. Default: the (averaged) network itself;
+        a method that classifies otherwise (nearest centroid) returns its own function."""
+        return net
 
     def state_dict(self) -> dict[str, Any]:
         """Method state to checkpoint (tensors, numbers)."""

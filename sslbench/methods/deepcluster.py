@@ -9,20 +9,14 @@ from torch import nn
 
 from sslbench.data import Batch
 from sslbench.methods.clustering import KMeansLoss
-from sslbench.methods.common import Method, Out, Param, Phase, PseudoLabelTable, cross_entropy, embed, forward_views
+from sslbench.methods.common import Clock, Method, Out, Phase, PseudoLabelTable, cross_entropy, embed, forward_views
 
-PARAMS = (
-    Param("clusters", int, 50, "number of K-means clusters (may exceed the number of classes)", lo=2, hi=10000),
-    Param("lambda_cluster", float, 1.0, "weight of the cluster-assignment loss", lo=0.0),
-    Param("lloyd_steps", int, 10, "Lloyd iterations per refit (on the device)", lo=1, hi=100),
-)
 
 
 class DeepCluster(Method):
     """DeepCluster: K-means assignments as targets for a cluster head, plus labeled cross-entropy."""
 
     NAME = "deepcluster"
-    PARAMS = PARAMS
 
     def __init__(self, params, model, data, seed=0):
         super().__init__(params, model, data, seed)
@@ -34,22 +28,22 @@ class DeepCluster(Method):
         return list(self.cluster_head.parameters())
 
     def _refit(self) -> Phase:
-        pool = self.data.unlabeled
+        pool = self.data.unlabeled_idx
         stats = self.km.refit(embed(self.model, self.data, pool))
         self.table.labels[pool] = self.km.last_assign
         self.cluster_head.reset_parameters()  # the cluster ids are new: start the head afresh, as DeepCluster does
         self.km.centroids = None  # next refit seeds anew (k-means++), so clusters follow the features
         return Phase("kmeans", stats, pool, self.km.last_assign)
 
-    def before_training(self) -> Phase | None:
+    def before_training(self, clock: Clock) -> Phase | None:
         """First clustering of the (random) features."""
-        return self._refit() if len(self.data.unlabeled) else None
+        return self._refit() if len(self.data.unlabeled_idx) else None
 
-    def on_epoch_end(self, epoch: int) -> Phase | None:
+    def on_epoch_end(self, clock: Clock) -> Phase | None:
         """Recluster every epoch."""
-        return self._refit() if len(self.data.unlabeled) else None
+        return self._refit() if len(self.data.unlabeled_idx) else None
 
-    def losses(self, batch: Batch) -> Out:
+    def losses(self, batch: Batch, clock: Clock) -> Out:
         """supervised + lambda_cluster * CE(cluster head, K-means assignment)."""
         (_, lx), (fu, _) = forward_views(self.model, [batch.x, batch.u_weak])
         loss_c, _, _ = self.table.loss(self.cluster_head(fu), batch.u_idx)

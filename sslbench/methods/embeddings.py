@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from sslbench.config import ConfigError
+from sslbench.core.errors import ConfigError
 from sslbench.data import DeviceData
 from sslbench.models.autoencoder import ConvAutoencoder
 

@@ -10,14 +10,9 @@ import torch
 import torch.nn.functional as F
 
 from sslbench.data import Batch
-from sslbench.methods.common import Method, Out, Param, confidence_mask, cross_entropy, forward_views, masked_mean
+from sslbench.methods.common import Clock, Method, Out, confidence_mask, cross_entropy, forward_views, masked_mean
 from sslbench.models import Classifier
 
-PARAMS = (
-    Param("tau", float, 0.95, "confidence needed to keep a pseudo-label", lo=0.0, hi=1.0),
-    Param("lambda_sup", float, 1.0, "weight of the labeled cross-entropy", lo=0.0),
-    Param("lambda_augment", float, 1.0, "weight of the weak-to-strong consistency loss (lambda_u)", lo=0.0),
-)
 
 
 @dataclass
@@ -53,9 +48,8 @@ class FixMatch(Method):
     """FixMatch: confident weak-view predictions as hard targets for strong views."""
 
     NAME = "fixmatch"
-    PARAMS = PARAMS
 
-    def losses(self, batch: Batch) -> Out:
+    def losses(self, batch: Batch, clock: Clock) -> Out:
         """supervised + lambda_augment * consistency."""
         s = fixmatch_step(self.model, batch, self.p["tau"])
         return Out({"supervised": s.supervised, "consistency": s.consistency},

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from sslbench.data import Batch
 from sslbench.methods import fixmatch, kmeans
-from sslbench.methods.common import Out
+from sslbench.methods.common import Clock, Out
 
 
-class FixMatchKMeans(kmeans.KMeans):
+class FixMatchKMeans(kmeans.SupervisedKMeans):
     """FixMatch with a K-means clustering loss on unlabeled deep features."""
 
     NAME = "fixmatch_kmeans"
-    MIN_LABELS = 0  # the report's experiments include M = 0
-    PARAMS = (*fixmatch.PARAMS, *kmeans.KMEANS_PARAMS)
 
-    def losses(self, batch: Batch) -> Out:
-        """lambda_sup * supervised + lambda_augment * consistency + lambda_kmeans * kmeans (centroid hooks: KMeans)."""
+    def losses(self, batch: Batch, clock: Clock) -> Out:
+        """lambda_sup * supervised + lambda_augment * consistency + lambda_kmeans * kmeans (centroid hooks: SupervisedKMeans)."""
         s = fixmatch.fixmatch_step(self.model, batch, self.p["tau"])
         return Out({"supervised": s.supervised, "consistency": s.consistency, "kmeans": self.km.loss(s.u_features)},
                    {"supervised": self.p["lambda_sup"], "consistency": self.p["lambda_augment"],

@@ -7,19 +7,14 @@ import torch
 
 from sslbench.data import Batch
 from sslbench.methods import fixmatch
-from sslbench.methods.common import Method, Out, Param
+from sslbench.methods.common import Clock, Method, Out
 
-PARAMS = (
-    *fixmatch.PARAMS,
-    Param("warmup", bool, True, "count images not yet confidently predicted as a class of their own (threshold warm-up)"),
-)
 
 
 class FlexMatch(Method):
     """FixMatch with curriculum class-wise thresholds."""
 
     NAME = "flexmatch"
-    PARAMS = PARAMS
 
     def __init__(self, params, model, data, seed=0):
         super().__init__(params, model, data, seed)
@@ -32,11 +27,11 @@ class FlexMatch(Method):
         counts = torch.bincount(self.selected.clamp_min(0), weights=(self.selected >= 0).float(), minlength=k)[:k]
         denom = counts.max()
         if self.p["warmup"]:
-            denom = torch.maximum(denom, (self.selected[self.data.unlabeled] < 0).sum().float())
+            denom = torch.maximum(denom, (self.selected[self.data.unlabeled_idx] < 0).sum().float())
         beta = counts / denom.clamp_min(1.0)
         return self.p["tau"] * beta / (2.0 - beta)
 
-    def losses(self, batch: Batch) -> Out:
+    def losses(self, batch: Batch, clock: Clock) -> Out:
         """FixMatch's loss with tau replaced by the pseudo-label's class threshold."""
         thr = self.thresholds()
         s = fixmatch.fixmatch_step(self.model, batch, lambda pseudo: thr[pseudo])

@@ -7,39 +7,29 @@ from __future__ import annotations
 import torch
 
 from sslbench.data import Batch
-from sslbench.methods.clustering import fit_kmeans, map_clusters
-from sslbench.methods.common import Method, Out, Param, Phase, PseudoLabelTable, cross_entropy, forward_views
+from sslbench.core.scoring import map_clusters
+from sslbench.methods.clustering import fit_kmeans
+from sslbench.methods.common import Clock, Method, Out, Phase, PseudoLabelTable, cross_entropy, forward_views
 from sslbench.methods.embeddings import EMBEDDINGS, autoencoder_codes, backbone_codes, pca_codes, reconstruction_loss
 from sslbench.models.autoencoder import ConvAutoencoder
 
-PARAMS = (
-    Param("embedding", str, "pca", "what is clustered", choices=EMBEDDINGS),
-    Param("variance", float, 0.95, "pca: fraction of the pixel variance kept", lo=0.01, hi=1.0),
-    Param("code_dim", int, 32, "autoencoder: code size", lo=2, hi=4096),
-    Param("pretrain_epochs", int, 5, "autoencoder: epochs of reconstruction training before clustering", lo=1),
-    Param("mapping", str, "hungarian", "cluster -> class: one-to-one (hungarian) or majority vote",
-          choices=("hungarian", "majority")),
-    Param("clusters", int, 0, "number of clusters (0: the number of classes)", lo=0, hi=10000),
-    Param("weight", float, 0.1, "per-sample weight of pseudo-labeled images (the report used 0.1)", lo=0.0),
-)
 
 
 def cluster_pseudo_labels(codes: torch.Tensor, method: Method, k: int, how: str) -> tuple[torch.Tensor, Phase]:
     """K-means over all codes, clusters named by the labeled images; returns (class per image, phase)."""
     data = method.data
     centroids, assign, inertia = fit_kmeans(codes, k, seed=method.seed)
-    lab = data.labeled
+    lab = data.labeled_idx
     mapping = map_clusters(assign[lab].cpu().numpy(), data.labels[lab].cpu().numpy(), k, data.n_classes, how)
     classes = torch.as_tensor(mapping, device=assign.device)[assign]
-    return classes, Phase("pseudo_labels", {"inertia": float(inertia), "clusters": k}, data.unlabeled,
-                          classes[data.unlabeled], labels=True)
+    return classes, Phase("pseudo_labels", {"inertia": float(inertia), "clusters": k}, data.unlabeled_idx,
+                          classes[data.unlabeled_idx], labels=True)
 
 
 class KMeansPseudo(Method):
     """Pseudo-labels from K-means on embeddings (PCA, autoencoder or backbone), clusters named by labeled points."""
 
     NAME = "kmeans_pseudo"
-    PARAMS = PARAMS
 
     def __init__(self, params, model, data, seed=0):
         super().__init__(params, model, data, seed)
@@ -56,11 +46,11 @@ class KMeansPseudo(Method):
     def _cluster(self, codes: torch.Tensor) -> Phase:
         classes, phase = cluster_pseudo_labels(codes, self, self.p["clusters"] or self.data.n_classes,
                                                self.p["mapping"])
-        self.table.labels[self.data.unlabeled] = classes[self.data.unlabeled]
+        self.table.labels[self.data.unlabeled_idx] = classes[self.data.unlabeled_idx]
         self.clustered = True
         return phase
 
-    def before_training(self) -> Phase | None:
+    def before_training(self, clock: Clock) -> Phase | None:
         """PCA or backbone embeddings are clustered at once; an autoencoder is trained first."""
         if self.clustered or self.ae is not None:
             return None
@@ -68,13 +58,13 @@ class KMeansPseudo(Method):
             else backbone_codes(self.data)
         return self._cluster(codes)
 
-    def on_epoch_end(self, epoch: int) -> Phase | None:
+    def on_epoch_end(self, clock: Clock) -> Phase | None:
         """Autoencoder embedding: cluster its codes once pre-training is over."""
-        if self.clustered or epoch < self.p["pretrain_epochs"]:
+        if self.clustered or clock.epoch < self.p["pretrain_epochs"]:
             return None
         return self._cluster(autoencoder_codes(self.ae, self.data))
 
-    def losses(self, batch: Batch) -> Out:
+    def losses(self, batch: Batch, clock: Clock) -> Out:
         """Pre-training: reconstruction. Then supervised + weight * CE on pseudo-labels."""
         if not self.clustered:
             x = torch.cat([batch.x, batch.u_weak])

@@ -7,27 +7,20 @@ import torch
 import torch.nn.functional as F
 
 from sslbench.data import Batch
-from sslbench.methods.common import EMA, Method, Out, Param, cross_entropy, forward_views, ramp_up
+from sslbench.methods.common import Clock, EMA, Method, Out, cross_entropy, forward_views, ramp_up
 
-PARAMS = (
-    Param("ema_decay", float, 0.99, "teacher = EMA of the student with this decay", lo=0.0, hi=0.99999),
-    Param("lambda_u", float, 10.0, "weight of the consistency loss after the ramp-up", lo=0.0),
-    Param("ramp_steps", int, 2000, "steps of sigmoid ramp-up", lo=0),
-    Param("consistency", str, "mse", "distance between student and teacher predictions", choices=("mse", "kl")),
-)
 
 
 class MeanTeacher(Method):
     """Mean Teacher: consistency with an EMA teacher."""
 
     NAME = "mean_teacher"
-    PARAMS = PARAMS
 
     def __init__(self, params, model, data, seed=0):
         super().__init__(params, model, data, seed)
         self.teacher = EMA(model, params["ema_decay"])
 
-    def losses(self, batch: Batch) -> Out:
+    def losses(self, batch: Batch, clock: Clock) -> Out:
         """supervised + ramp * lambda_u * distance(student(view 1), teacher(view 2))."""
         (_, lx), (_, ls) = forward_views(self.model, [batch.x, batch.u_weak])
         if len(ls):
@@ -40,7 +33,7 @@ class MeanTeacher(Method):
                 cons = F.kl_div(ls.float().log_softmax(-1), pt, reduction="batchmean")
         else:
             cons = ls.sum() * 0.0
-        w = self.p["lambda_u"] * ramp_up(self.step, self.p["ramp_steps"])
+        w = self.p["lambda_u"] * ramp_up(clock.step, self.p["ramp_steps"])
         return Out({"supervised": cross_entropy(lx, batch.y), "consistency": cons}, {"supervised": 1.0, "consistency": w})
 
     def after_step(self) -> None:

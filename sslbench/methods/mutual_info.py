@@ -7,14 +7,8 @@ from __future__ import annotations
 import torch
 
 from sslbench.data import Batch
-from sslbench.methods.common import Method, Out, Param, cross_entropy, forward_views
+from sslbench.methods.common import Clock, Method, Out, cross_entropy, forward_views
 
-PARAMS = (
-    Param("lambda_mi", float, 0.5, "weight of the (negated) mutual-information term", lo=0.0),
-    Param("balance", float, 1.0, "weight of the marginal-entropy (class balance) part relative to confidence", lo=0.0),
-    Param("view", str, "strong", "which view of the unlabeled images the term is computed on",
-          choices=("plain", "weak", "strong")),
-)
 
 
 def mutual_information(logits: torch.Tensor, balance: float = 1.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -31,9 +25,8 @@ class MutualInfo(Method):
     """Labeled cross-entropy plus Bridle-MacKay mutual information on unlabeled predictions."""
 
     NAME = "mutual_info"
-    PARAMS = PARAMS
 
-    def losses(self, batch: Batch) -> Out:
+    def losses(self, batch: Batch, clock: Clock) -> Out:
         """supervised - lambda_mi * I(x; y)."""
         u = {"plain": lambda: batch.u_plain, "weak": lambda: batch.u_weak, "strong": lambda: batch.u_strong}
         views = [batch.x, u[self.p["view"]]()] if batch.has_unlabeled else [batch.x]

@@ -9,21 +9,15 @@ import torch.nn.functional as F
 from torch.func import functional_call
 
 from sslbench.data import Batch
-from sslbench.methods.common import Method, Out, Param, cross_entropy, forward_views
+from sslbench.methods.common import Clock, Method, Out, cross_entropy, forward_views
 from sslbench.models.generator import Generator
 
-PARAMS = (
-    Param("z_dim", int, 100, "generator noise size", lo=1, hi=4096),
-    Param("lambda_unsup", float, 1.0, "weight of the real-vs-fake discriminator loss", lo=0.0),
-    Param("lambda_gen", float, 1.0, "weight of the generator's feature-matching loss", lo=0.0),
-)
 
 
 class SSLGAN(Method):
     """K+1-class discriminator as classifier, generator trained by feature matching."""
 
     NAME = "ssl_gan"
-    PARAMS = PARAMS
 
     def __init__(self, params, model, data, seed=0):
         super().__init__(params, model, data, seed)
@@ -34,7 +28,7 @@ class SSLGAN(Method):
     def extra_parameters(self):
         return list(self.generator.parameters())
 
-    def losses(self, batch: Batch) -> Out:
+    def losses(self, batch: Batch, clock: Clock) -> Out:
         """supervised + discriminator (real unlabeled vs fake) + generator feature matching."""
         n = max(len(batch.u_idx), 1)
         z = torch.randn(n, self.p["z_dim"], generator=self.g, device=batch.x.device)

@@ -1,1 +1,1 @@
-"""The run directory: where trainer, CLI and TUI meet."""
+"""Running work outside this process: launching a worker for a run, and sweeps (locally or on Ray). torch-free."""

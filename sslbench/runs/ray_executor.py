@@ -1,28 +1,29 @@
 """Run a sweep's cells as Ray tasks (`sslbench sweep --executor ray`; `pip install 'sslbench[ray]'`).
 
-Each task runs the same background worker (`python -m sslbench.engine.worker RUN_DIR`) on whichever node
-Ray places it, asking for one GPU where the cluster has GPUs; results land in the same run store, which
-must be on a filesystem every node sees. RAY_ADDRESS picks the cluster; without it a local instance starts.
+Each task runs the same worker command as a local launch on whichever node Ray places it, asking for one GPU
+where the cluster has GPUs; results land in the same run store, which must be on a filesystem every node
+sees. RAY_ADDRESS picks the cluster; without it a local instance starts.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sslbench.config import ConfigError
-from sslbench.runs.launch import TRAINER_ENV
-from sslbench.runs.store import new_run, update_summary, write_json
+from sslbench.core.atomic import write_json
+from sslbench.core.errors import ConfigError
+from sslbench.core.store import new_run, update_summary
+from sslbench.core.sweeps import cell_status
+from sslbench.runs.launch import worker_command, worker_env
 
 
 def _train_cell(run_dir: str, resume: bool) -> int:
-    cmd = [sys.executable, "-m", "sslbench.engine.worker", run_dir] + (["--resume"] if resume else [])
     with open(Path(run_dir) / "log.txt", "ab") as log:
-        return subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **TRAINER_ENV}).returncode
+        return subprocess.run(worker_command(Path(run_dir), resume), stdout=log, stderr=subprocess.STDOUT,
+                              env=worker_env()).returncode
 
 
 def run_with_ray(root: Path, state: dict[str, Any], path: Path, todo: list, on_update: Callable | None) -> dict:
@@ -47,9 +48,7 @@ def run_with_ray(root: Path, state: dict[str, Any], path: Path, todo: list, on_u
     while pending:
         _, pending = ray.wait(pending, num_returns=1)
         if on_update:
-            from sslbench.runs.sweep import cell_status
-
             on_update(cell_status(root, state))
-    state["finished"] = True
+    state["finished"] = all(v == "finished" for v in cell_status(root, state).values())
     write_json(path, state)
     return state

@@ -68,7 +68,7 @@ class SSLBenchApp(App):
 
     def action_sweep(self) -> None:
         """The latest sweep's accuracy-versus-M chart and table."""
-        from sslbench.runs.sweep import list_sweeps
+        from sslbench.core.sweeps import list_sweeps
         from sslbench.tui.screens.compare import SweepScreen
 
         sweeps = list_sweeps(self.runs_root)

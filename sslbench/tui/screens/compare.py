@@ -12,8 +12,8 @@ from textual.containers import Grid
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from sslbench.runs.events import read_events
-from sslbench.runs.store import read_summary
+from sslbench.core.events import read_events
+from sslbench.core.store import read_summary
 from sslbench.tui.widgets.charts import MetricChart
 
 
@@ -84,13 +84,13 @@ class SweepScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        from sslbench.report import _cell, _mean_std, accuracy_table
-        from sslbench.runs.sweep import results
+        from sslbench.core.fmt import mean_spread, mean_std
+        from sslbench.core.sweeps import accuracy_table, results
 
         self.title = f"sweep {self.state['id']}"
         rows = results(self.root, self.state)
         methods, ms, cells = accuracy_table(rows)
-        series = {m: ([x for x in ms if (m, x) in cells], [_mean_std(cells[(m, x)])[0] for x in ms if (m, x) in cells])
+        series = {m: ([x for x in ms if (m, x) in cells], [mean_std(cells[(m, x)])[0] for x in ms if (m, x) in cells])
                   for m in methods}
         chart = self.query_one("#sweep-chart", MetricChart)
         chart.set_series(series)
@@ -98,5 +98,5 @@ class SweepScreen(Screen):
             chart.plt.xscale("log")
         t = Table("M", *methods, box=None, header_style="bold")
         for x in ms:
-            t.add_row(str(x), *[_cell(cells.get((m, x))) for m in methods])
+            t.add_row(str(x), *[mean_spread(cells.get((m, x))) for m in methods])
         self.query_one("#sweep-table", Static).update(t)

@@ -16,8 +16,16 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, LoadingIndicator, Select, Static, Switch
 
-from sslbench import config
-from sslbench.config import ConfigError, Param
+from rich.text import Text
+
+from sslbench.core import atomic, config
+from sslbench.core.datasets import DATASETS, check_data
+from sslbench.core.methods import SPECS as METHOD_SPECS
+from sslbench.core.names import check_name
+from sslbench.core.presets import find_preset, list_presets, read_toml, user_dir
+from sslbench.core.schema import MODELS, SECTIONS
+from sslbench.core.errors import ConfigError
+from sslbench.core.params import Param
 
 # (section, name) of the main fields, in form order; each is rendered from its Param
 MAIN = (("data", "dataset"), ("data", "dir"), ("data", "m"), ("data", "labeled"), ("data", "per_class"),
@@ -62,19 +70,12 @@ class NewRunScreen(Screen):
 
     @work(thread=True, exclusive=True, group="schema")
     def load_schema(self) -> None:
-        """Import the method registry (and torch) off the main thread, then build the form."""
-        from sslbench.data.datasets import DATASETS
-        from sslbench.methods import METHODS, describe
-        from sslbench.models import MODELS
-
-        try:
-            import torch
-
-            gpus = [f"cuda:{i}" for i in range(torch.cuda.device_count())]
-        except Exception:
-            gpus = []
-        info = {"datasets": list(DATASETS), "methods": {n: (METHODS[n].PARAMS, describe(n)) for n in METHODS},
-                "models": list(MODELS), "devices": ["auto", "cpu", *gpus], "presets": config.list_presets()}
+        """Read the declarations (torch-free core) off the main thread, then build the form."""
+        gpus = Path("/proc/driver/nvidia/gpus")
+        n_gpus = len(list(gpus.iterdir())) if gpus.is_dir() else 0
+        info = {"datasets": list(DATASETS), "methods": {n: (s.params, s.summary) for n, s in METHOD_SPECS.items()},
+                "models": list(MODELS), "devices": ["auto", "cpu", *(f"cuda:{i}" for i in range(n_gpus))],
+                "presets": list_presets()}
         self.app.call_from_thread(self.build_form, info)
 
     async def build_form(self, info: dict[str, Any]) -> None:
@@ -84,9 +85,9 @@ class NewRunScreen(Screen):
         await self.query_one("#form-loading").remove()
         presets = [(p.stem, str(p)) for p in info["presets"]]
         rows = [self._row("preset", "start from a preset",
-                             Select(presets, value=str(config.find_preset("quickstart")), id="preset",
+                             Select(presets, value=str(find_preset("quickstart")), id="preset",
                                     allow_blank=False))]
-        params = {sec: {p.name: p for p in ps} for sec, ps in config.SECTIONS.items()}
+        params = {sec: {p.name: p for p in ps} for sec, ps in SECTIONS.items()}
         for sec, name in MAIN:
             p = params[sec][name]
             choices = {"dataset": info["datasets"], "device": info["devices"]}.get(name)
@@ -99,7 +100,7 @@ class NewRunScreen(Screen):
                                      id="method", allow_blank=False)))
         rows.append(Vertical(id="method-params"))
         await form.mount_all(rows)
-        await self.apply_preset(str(config.find_preset("quickstart")))
+        await self.apply_preset(str(find_preset("quickstart")))
         self.ready = True
 
     def _row(self, label: str, help_text: str, widget: Any) -> Vertical:
@@ -180,15 +181,13 @@ class NewRunScreen(Screen):
 
     def validate(self) -> config.Config | None:
         """Resolve and check the form; show any error beside its field. Returns the config or None."""
-        from sslbench.data import check_config
-
         for e in self.query(".field-error"):
             e.update("")
         self.show_error("")
         try:
-            cfg = config.resolve(config.read_toml(Path(str(self.query_one("#preset", Select).value))),
+            cfg = config.resolve(read_toml(Path(str(self.query_one("#preset", Select).value))),
                                  self.overrides(), source="form")
-            check_config(cfg)
+            check_data(cfg)
             return cfg
         except ConfigError as e:
             msg = str(e).removeprefix("form: ").removeprefix("--set ")
@@ -198,12 +197,12 @@ class NewRunScreen(Screen):
                     _, sec, name = w.id.split("-", 2)
                     if f"{sec}.{name}" in msg or (name == "m" and msg.startswith("M=")) or (
                             name == "dataset" and "dataset" in msg) or (name == "dir" and "missing" in msg):
-                        self.query_one(f"#err-{w.id}", Static).update(msg)
+                        self.query_one(f"#err-{w.id}", Static).update(Text(msg))
             return None
 
     def show_error(self, msg: str) -> None:
         """The form-wide error line."""
-        self.query_one("#form-error", Static).update(f"[red]{msg}[/red]" if msg else "")
+        self.query_one("#form-error", Static).update(Text(msg, style="red"))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "launch":
@@ -214,7 +213,7 @@ class NewRunScreen(Screen):
     def action_launch(self) -> None:
         """Validate, create the run directory, start the background trainer and open its live view."""
         from sslbench.runs.launch import launch
-        from sslbench.runs.store import new_run
+        from sslbench.core.store import new_run
         from sslbench.tui.screens.run_view import RunView
 
         cfg = self.validate() if self.ready else None
@@ -225,7 +224,7 @@ class NewRunScreen(Screen):
         self.app.switch_screen(RunView(run_dir))
 
     def action_save_preset(self) -> None:
-        """Write the form as presets/<name>.toml in the working directory."""
+        """Write the form as <name>.toml in the user's presets directory (it then shadows a shipped one)."""
         from sslbench.tui.screens.confirm import Prompt
 
         cfg = self.validate() if self.ready else None
@@ -235,10 +234,15 @@ class NewRunScreen(Screen):
         def done(name: str | None) -> None:
             if not name:
                 return
-            path = Path.cwd() / "presets" / f"{name.removesuffix('.toml')}.toml"
-            path.parent.mkdir(exist_ok=True)
+            try:
+                stem = check_name(name.removesuffix(".toml"), "preset name")
+                path = user_dir() / f"{stem}.toml"
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except (ConfigError, OSError) as e:
+                self.notify(str(e), severity="error", markup=False)
+                return
             cfg.description = cfg.description or f"saved from the form: {cfg.data['dataset']} / {cfg.method['name']}"
-            path.write_text(cfg.to_toml())
-            self.notify(f"saved {path}")
+            atomic.write_text(path, cfg.to_toml())
+            self.notify(f"saved {path}", markup=False)
 
         self.app.push_screen(Prompt("preset name"), done)

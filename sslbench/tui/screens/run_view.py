@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,8 +12,8 @@ from textual.containers import Grid
 from textual.screen import Screen
 from textual.widgets import Footer, Header, RichLog, Static
 
-from sslbench.runs.events import EventTail, read_events
-from sslbench.runs.store import read_summary
+from sslbench.core.events import EventTail, read_events
+from sslbench.core.store import read_summary
 from sslbench.tui.series import RunSeries
 from sslbench.tui.widgets.charts import MetricChart
 from sslbench.tui.widgets.confusion import ConfusionMatrix
@@ -114,7 +115,7 @@ class RunView(Screen):
                  f"top-1 {100 * last['top1']:.2f}%" if last else "", s.info.get("device", ""),
                  f"{last.get('memory_mb', 0):,.0f} MB" if last.get("memory_mb") else ""]
         text = "  |  ".join(p for p in parts if p)
-        return text + (f"\n[red]{summ.get('error') or s.error}[/red]" if status == "failed" else "")
+        return text + (f"\n[red]{escape(str(summ.get('error') or s.error))}[/red]" if status == "failed" else "")
 
     def action_stop(self) -> None:
         """Stop gracefully: the trainer checkpoints and evaluates before it exits."""
@@ -124,13 +125,13 @@ class RunView(Screen):
 
     def action_resume(self) -> None:
         """Resume a stopped or failed run in the background."""
-        from sslbench.config import ConfigError
+        from sslbench.core.errors import ConfigError
         from sslbench.runs.launch import can_resume, launch
 
         try:
             can_resume(self.run_dir)
         except ConfigError as e:
-            self.notify(str(e), severity="error")
+            self.notify(str(e), severity="error", markup=False)
             return
         launch(self.run_dir, resume=True)
         self.notify("resumed")

@@ -13,22 +13,14 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
-from sslbench.runs import store
+from sslbench.core import store
+from sslbench.core.fmt import duration, pct
 
 COLUMNS = (("", "mark"), ("run", "id"), ("dataset", "dataset"), ("method", "method"), ("M", "m"),
            ("status", "status"), ("best %", "best_top1"), ("final %", "final_top1"), ("time", "wall_s"),
            ("started", "started"))
 STATUS_STYLE = {"running": "bold cyan", "finished": "green", "failed": "bold red", "stopped": "yellow",
-                "queued": "dim"}
-
-
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{100 * x:.2f}"
-
-
-def _duration(s: float | None) -> str:
-    s = s or 0
-    return f"{s / 3600:.1f}h" if s >= 3600 else f"{s / 60:.1f}m" if s >= 60 else f"{s:.0f}s"
+                "queued": "dim", "damaged": "bold magenta"}
 
 
 def status_text(s: dict[str, Any]) -> Text:
@@ -38,9 +30,9 @@ def status_text(s: dict[str, Any]) -> Text:
     if st == "running" and s.get("total_steps"):
         frac = (s.get("step") or 0) / s["total_steps"]
         eta = (s.get("wall_s") or 0) / frac * (1 - frac) if frac > 0 else None
-        label = f"running {100 * frac:.0f}%" + (f" eta {_duration(eta)}" if eta else "")
-    elif st == "failed" and s.get("error"):
-        label = f"failed: {s['error'][:40]}"
+        label = f"running {100 * frac:.0f}%" + (f" eta {duration(eta)}" if eta else "")
+    elif st in ("failed", "damaged") and s.get("error"):
+        label = f"{st}: {s['error'][:40]}"
     return Text(label, style=STATUS_STYLE.get(st, ""))
 
 
@@ -58,8 +50,8 @@ def row_cells(s: dict[str, Any], marked: bool) -> list[Any]:
     started = time.strftime("%m-%d %H:%M", time.localtime(s["started"])) if s.get("started") else ""
     name = s.get("name") or short_id(s)
     tags = f" [{', '.join(s['tags'])}]" if s.get("tags") else ""
-    return ["*" if marked else " ", name + tags, s.get("dataset", ""), s.get("method", ""), str(s.get("m", "")),
-            status_text(s), _pct(s.get("best_top1")), _pct(s.get("final_top1")), _duration(s.get("wall_s")), started]
+    return ["*" if marked else " ", Text(name + tags), s.get("dataset", ""), s.get("method", ""), str(s.get("m", "")),
+            status_text(s), pct(s.get("best_top1")), pct(s.get("final_top1")), duration(s.get("wall_s")), started]
 
 
 class RunsScreen(Screen):
@@ -274,19 +266,23 @@ class RunsScreen(Screen):
 
     def action_delete(self) -> None:
         """Delete the run under the cursor, after confirmation."""
-        from sslbench.config import ConfigError
+        from sslbench.core.errors import ConfigError
         from sslbench.tui.screens.confirm import Confirm
 
         rid = self.current_id()
         if not rid:
             return
 
+        if store.is_running(self.root / rid):  # refused before asking, not after
+            self.notify(f"run {rid} is running; stop it first (x)", severity="error", markup=False)
+            return
+
         def done(yes: bool | None) -> None:
             if yes:
                 try:
-                    store.remove_run(self.root / rid)
+                    store.remove_run(self.root, self.root / rid)
                 except ConfigError as e:
-                    self.notify(str(e), severity="error")
+                    self.notify(str(e), severity="error", markup=False)
                 self.marked.discard(rid)
                 self.refresh_runs()
 

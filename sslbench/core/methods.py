@@ -1,0 +1,112 @@
+"""Every method's declaration: name, one-line summary, parameters and data needs, torch-free.
+
+The implementation of each method is one file in sslbench/methods/ named after it; it takes its parameters
+from here (`PARAMS = SPECS["fixmatch"].params`). The CLI validator, `sslbench methods` and the workbench's
+form read these declarations without importing torch. Adding a method: one entry here, one file there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sslbench.core.errors import ConfigError, suggest
+from sslbench.core.params import Param
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """What the core knows about a method without importing it."""
+
+    name: str
+    summary: str
+    params: tuple[Param, ...] = ()
+    min_labels: str | int = "classes"  # "classes": needs a labeled image of every class; 0: M = 0 is fine
+    unlabeled: bool = True  # False: no unlabeled batch is drawn, epochs run over the labeled set
+
+
+FIXMATCH = (
+    Param("tau", float, 0.95, "confidence needed to keep a pseudo-label", lo=0.0, hi=1.0),
+    Param("lambda_sup", float, 1.0, "weight of the labeled cross-entropy", lo=0.0, hi=1e6),
+    Param("lambda_augment", float, 1.0, "weight of the weak-to-strong consistency loss (lambda_u)", lo=0.0, hi=1e6),
+)
+KMEANS = (
+    Param("lambda_kmeans", float, 0.025, "weight of the K-means loss", lo=0.0, hi=1e6),
+    Param("kmeans_mode", str, "online", "online: EMA centroids per batch; lloyd: Lloyd steps on the device "
+          "per epoch; sklearn: the report's refit with scikit-learn per epoch", choices=("online", "lloyd", "sklearn")),
+    Param("clusters", int, 0, "number of clusters (0: the number of classes)", lo=0, hi=10000),
+    Param("kmeans_momentum", float, 0.1, "online mode: how far centroids move toward each batch's means", lo=0.0, hi=1.0),
+    Param("lloyd_steps", int, 5, "lloyd mode: iterations per epoch", lo=1, hi=100),
+    Param("normalize", bool, True, "cluster L2-normalised features (false: raw features, as the report did)"),
+)
+RAMP = Param("ramp_steps", int, 2000, "steps of sigmoid ramp-up of lambda_u", lo=0, hi=10**8)
+MAPPING = Param("mapping", str, "hungarian", "cluster -> class: one-to-one (hungarian) or majority vote",
+                choices=("hungarian", "majority"))
+
+SPECS: dict[str, MethodSpec] = {s.name: s for s in (
+    MethodSpec("supervised", "Labeled images only: the baseline every comparison needs.", unlabeled=False),
+    MethodSpec("fixmatch", "FixMatch: confident weak-view predictions as hard targets for strong views.", FIXMATCH),
+    MethodSpec("fixmatch_kmeans", "FixMatch with a K-means clustering loss on unlabeled deep features.",
+               (*FIXMATCH, *KMEANS), min_labels=0),
+    MethodSpec("flexmatch", "FixMatch with curriculum class-wise thresholds.", (
+        *FIXMATCH,
+        Param("warmup", bool, True, "count images not yet confidently predicted as a class of their own "
+              "(threshold warm-up)"))),
+    MethodSpec("kmeans", "Labeled cross-entropy plus K-means loss on unlabeled deep features.",
+               (Param("lambda_sup", float, 1.0, "weight of the labeled cross-entropy", lo=0.0, hi=1e6), *KMEANS),
+               min_labels=0),
+    MethodSpec("mutual_info", "Labeled cross-entropy plus Bridle-MacKay mutual information on unlabeled predictions.", (
+        Param("lambda_mi", float, 0.5, "weight of the (negated) mutual-information term", lo=0.0, hi=1e6),
+        Param("balance", float, 1.0, "weight of the marginal-entropy (class balance) part relative to confidence",
+              lo=0.0, hi=1e6),
+        Param("view", str, "strong", "which view of the unlabeled images the term is computed on",
+              choices=("plain", "weak", "strong")))),
+    MethodSpec("pseudo_label", "Pseudo-Label: hard argmax targets on unlabeled images, ramped in.", (
+        Param("lambda_u", float, 1.0, "weight of the pseudo-label loss after the ramp-up", lo=0.0, hi=1e6),
+        Param("ramp_steps", int, 1000, "steps of ramp-up (Lee used a slow ramp so early guesses weigh little)",
+              lo=0, hi=10**8),
+        Param("tau", float, 0.0, "optional confidence threshold (0: every pseudo-label counts)", lo=0.0, hi=1.0))),
+    MethodSpec("pi_model", "Pi-model: consistency between two augmented views.", (
+        Param("lambda_u", float, 10.0, "weight of the consistency loss at the end of the ramp-up", lo=0.0, hi=1e6),
+        RAMP)),
+    MethodSpec("mean_teacher", "Mean Teacher: consistency with an EMA teacher.", (
+        Param("ema_decay", float, 0.99, "teacher = EMA of the student with this decay", lo=0.0, hi=0.99999),
+        Param("lambda_u", float, 10.0, "weight of the consistency loss after the ramp-up", lo=0.0, hi=1e6),
+        RAMP,
+        Param("consistency", str, "mse", "distance between student and teacher predictions", choices=("mse", "kl")))),
+    MethodSpec("self_training", "Self-training from a supervised model's predictions, in rounds.", (
+        Param("rounds", int, 1, "pseudo-labelling rounds; training is split into rounds + 1 equal stages", lo=1, hi=100),
+        Param("tau", float, 0.0, "label only predictions at least this confident (0: all)", lo=0.0, hi=1.0),
+        Param("weight", float, 0.1, "per-sample weight of pseudo-labeled images (the report used 0.1)", lo=0.0,
+              hi=1e6))),
+    MethodSpec("kmeans_pseudo", "Pseudo-labels from K-means on embeddings (PCA, autoencoder or backbone), "
+               "clusters named by labeled points.", (
+        Param("embedding", str, "pca", "what is clustered", choices=("pca", "autoencoder", "backbone")),
+        Param("variance", float, 0.95, "pca: fraction of the pixel variance kept", lo=0.01, hi=1.0),
+        Param("code_dim", int, 32, "autoencoder: code size", lo=2, hi=4096),
+        Param("pretrain_epochs", int, 5, "autoencoder: epochs of reconstruction training before clustering",
+              lo=1, hi=10000),
+        MAPPING,
+        Param("clusters", int, 0, "number of clusters (0: the number of classes)", lo=0, hi=10000),
+        Param("weight", float, 0.1, "per-sample weight of pseudo-labeled images (the report used 0.1)", lo=0.0,
+              hi=1e6))),
+    MethodSpec("autoencoder_kmeans", "Autoencoder codes clustered by K-means seeded with labeled class means; "
+               "nearest-centroid classifier.", (
+        Param("code_dim", int, 32, "autoencoder code size", lo=2, hi=4096),
+        MAPPING)),
+    MethodSpec("deepcluster", "DeepCluster: K-means assignments as targets for a cluster head, plus labeled "
+               "cross-entropy.", (
+        Param("clusters", int, 50, "number of K-means clusters (may exceed the number of classes)", lo=2, hi=10000),
+        Param("lambda_cluster", float, 1.0, "weight of the cluster-assignment loss", lo=0.0, hi=1e6),
+        Param("lloyd_steps", int, 10, "Lloyd iterations per refit (on the device)", lo=1, hi=100))),
+    MethodSpec("ssl_gan", "K+1-class discriminator as classifier, generator trained by feature matching.", (
+        Param("z_dim", int, 100, "generator noise size", lo=1, hi=4096),
+        Param("lambda_unsup", float, 1.0, "weight of the real-vs-fake discriminator loss", lo=0.0, hi=1e6),
+        Param("lambda_gen", float, 1.0, "weight of the generator's feature-matching loss", lo=0.0, hi=1e6))),
+)}
+
+
+def method_spec(name: str) -> MethodSpec:
+    """The declaration of a method; ConfigError with a suggestion for an unknown name."""
+    if not isinstance(name, str) or name not in SPECS:
+        raise ConfigError(f"unknown method {name!r}{suggest(str(name), sorted(SPECS))}")
+    return SPECS[name]
