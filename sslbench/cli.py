@@ -390,15 +390,18 @@ def download(dataset: Annotated[str, typer.Argument(help="mnist, fashion-mnist o
 
 
 def main() -> None:
-    """Console entry point: click's usage errors become one `error:` line and exit 2, like ours."""
+    """Console entry point: usage errors become one `error:` line and exit 2, like ours."""
     try:
         code = app(standalone_mode=False)
-    except click.exceptions.UsageError as e:
-        sys.stderr.write(f"error: {' '.join(e.format_message().split())}\n")
-        sys.exit(2)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, typer.Abort):
         sys.stderr.write("error: aborted\n")
         sys.exit(130)
+    except Exception as e:
+        # click's usage errors (typer >= 0.20 raises those of its own vendored copy of click, same API)
+        if not (hasattr(e, "format_message") and hasattr(e, "exit_code")):
+            raise
+        sys.stderr.write(f"error: {' '.join(e.format_message().split())}\n")
+        sys.exit(2)
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -137,7 +137,7 @@ def _locate(key: str, raw: dict[str, Any], where: str) -> tuple[str | None, str]
 def _check_section(values: dict[str, Any], params: tuple[Param, ...], sec: str, where: str,
                    from_set: set[str] = frozenset()) -> dict[str, Any]:
     names = [p.name for p in params]
-    blame = lambda k: "--set " if f"{sec}.{k}" in from_set else where  # noqa: E731
+    blame = lambda k: "" if f"{sec}.{k}" in from_set else where  # noqa: E731  (no file: the command line)
     for k in values:
         if k not in names:
             raise ConfigError(f"{blame(k)}unknown key '{sec}.{str(k)[:60]}'{suggest(str(k), names)}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,6 +139,9 @@ def folder_images(root: Path, skip_bad: bool = False) -> list[list[Path]]:
         more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
         raise ConfigError(f"folder dataset: {len(bad)} unreadable image file(s) in {root}: "
                           f"{', '.join(bad[:3])}{more} (fix them, or set data.skip_bad = true to leave them out)")
+    if bad:
+        sys.stderr.write(f"warning: skipping {len(bad)} unreadable image file(s) in {root}: {', '.join(bad[:3])}"
+                         f"{f' and {len(bad) - 3} more' if len(bad) > 3 else ''}\n")
     if len(classes) < 2:
         raise ConfigError(f"folder dataset: {root} needs at least 2 class sub-folders of images, found {len(classes)}")
     empty = [d.name for d, ok in zip(classes, good) if not ok]
