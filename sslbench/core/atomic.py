@@ -13,10 +13,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-# Fault injection for the crash-safety test: SSLBENCH_KILL_IN_WRITE=N kills this process (SIGKILL) inside the
-# N-th atomic write, after the temp file is written and before the rename.
-_KILL_AT = int(os.environ.get("SSLBENCH_KILL_IN_WRITE", "0") or 0)
+# Fault injection for the crash-safety test (tests/test_crash.py): a worker started with
+# SSLBENCH_KILL_IN_WRITE=N kills itself (SIGKILL) inside its N-th atomic write, after the temp file is
+# written and before the rename. Only the worker arms it (engine/worker.py), never the CLI that launches it.
+_KILL_AT = 0
 _writes = 0
+
+
+def arm_kill_in_write(n: int) -> None:
+    """Kill this process inside its n-th atomic write from now (0: never)."""
+    global _KILL_AT, _writes
+    _KILL_AT, _writes = n, 0
 
 
 def atomic_write(path: Path, write: Callable[[IO[bytes]], Any]) -> None:

@@ -21,6 +21,7 @@ from sslbench.core.datasets import labeled_count
 from sslbench.core.errors import ConfigError
 from sslbench.core.names import ID, check_id, inside
 
+REQUIRED = ("status", "dataset", "method", "m")  # what every summary the store writes has
 STATUSES = ("queued", "running", "finished", "stopped", "failed", "damaged")
 # summary field -> accepted types (None is always accepted for the optional ones)
 FIELDS: dict[str, tuple[type, ...]] = {
@@ -108,6 +109,9 @@ def read_summary(run_dir: Path) -> dict[str, Any] | None:
         v = s.get(k)
         if v is not None and (not isinstance(v, types) or isinstance(v, bool)):
             return damaged(run_dir, f"summary.json: {k} is a {type(v).__name__}")
+    missing = [k for k in REQUIRED if s.get(k) is None]
+    if missing:
+        return damaged(run_dir, f"summary.json lacks {', '.join(missing)}")
     if s.get("status") not in STATUSES:
         return damaged(run_dir, f"summary.json: status {str(s.get('status'))[:20]!r} is not one of {', '.join(STATUSES)}")
     if not isinstance(s.get("tags", []), list) or not all(isinstance(t, str) for t in s.get("tags") or []):

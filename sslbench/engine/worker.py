@@ -22,7 +22,9 @@ def main(argv: list[str]) -> int:
     if not lock.acquire():
         print(f"error: run {run_dir.name} is already being trained by another process", file=sys.stderr)
         return 1
-    from sslbench.core import config
+    from sslbench.core import atomic, config
+
+    atomic.arm_kill_in_write(int(os.environ.get("SSLBENCH_KILL_IN_WRITE") or 0))
     from sslbench.core.errors import ConfigError
     from sslbench.core.store import update_summary
 
