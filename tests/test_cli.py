@@ -96,3 +96,59 @@ def test_presets_and_methods_are_listed(runs):
     one = sslbench("methods", "fixmatch")
     assert "tau" in one.stdout and "0.95" in one.stdout and "confidence" in one.stdout
     assert sslbench("methods", "nope").returncode == 2
+
+
+def test_runs_dir_before_the_command_means_the_same_as_after(tmp_path):
+    store = tmp_path / "elsewhere"
+    r = sslbench("--runs-dir", str(store), "run", "--preset", "quickstart", "--method", "supervised",
+                 "--set", "train.steps=10", "--set", "train.eval_every=10", "--json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    run_id = json.loads(r.stdout.strip().splitlines()[-1])["id"]
+    assert (store / run_id).is_dir() and not (tmp_path / "runs").exists()
+    listed = sslbench("--runs-dir", str(store), "runs", "--json", cwd=tmp_path)
+    assert [s["id"] for s in json.loads(listed.stdout)] == [run_id]
+    sw = sslbench("--runs-dir", str(store), "sweep", "--preset", "quickstart", "--methods", "supervised", "--m", "20",
+                  "--set", "train.steps=10", "--set", "train.eval_every=10", "--name", "before", cwd=tmp_path)
+    assert sw.returncode == 0, sw.stderr
+    assert (store / "_sweeps" / "before" / "sweep.json").is_file() and not (tmp_path / "runs").exists()
+    rep = sslbench("--runs-dir", str(store), "report", "before", cwd=tmp_path)
+    assert rep.returncode == 0 and (store / "_sweeps" / "before" / "report.csv").is_file()
+    clash = sslbench("--runs-dir", str(store), "runs", "--runs-dir", str(tmp_path / "other"), cwd=tmp_path)
+    assert clash.returncode == 2 and "given twice" in clash.stderr
+
+
+def test_resume_applies_safe_overrides_and_refuses_the_rest(runs):
+    r = sslbench("run", "--preset", "quickstart", "--method", "supervised", "--set", "train.steps=20",
+                 "--set", "train.eval_every=10", "--json", runs_dir=runs)
+    run_id = json.loads(r.stdout.strip().splitlines()[-1])["id"]
+    for args, match in ((["--m", "100"], "cannot change data.m"), (["--set", "optim.lr=0.5"], "cannot change optim.lr"),
+                        (["--preset", "quickstart"], "drop --preset"), ([], "is finished")):
+        bad = sslbench("run", "--resume", run_id, *args, runs_dir=runs)
+        assert bad.returncode == 2 and match in bad.stderr, (args, bad.stderr)
+    more = sslbench("run", "--resume", run_id, "--set", "train.steps=40", "--json", runs_dir=runs)
+    assert more.returncode == 0, more.stderr
+    s = read_summary(runs / run_id)
+    assert s["status"] == "finished" and s["step"] == 40
+    assert "steps = 40" in (runs / run_id / "config.toml").read_text()  # the run's config stays true
+    kinds = [e["kind"] for e in read_events(runs / run_id / "events.jsonl")]
+    assert kinds.count("end") == 1 and kinds[-1] == "end" and "resume" in kinds  # the old end gave way
+
+
+def test_stop_never_signals_a_process_that_is_not_the_runs_worker(runs):
+    import subprocess
+    import sys
+
+    r = sslbench("run", "--preset", "quickstart", "--method", "supervised", "--set", "train.steps=10",
+                 "--set", "train.eval_every=10", "--json", runs_dir=runs)
+    run_id = json.loads(r.stdout.strip().splitlines()[-1])["id"]
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        s = json.loads((runs / run_id / "summary.json").read_text())
+        (runs / run_id / "summary.json").write_text(json.dumps({**s, "status": "running", "pid": bystander.pid,
+                                                                 "pid_start": None}))
+        st = sslbench("stop", run_id, runs_dir=runs)
+        assert st.returncode == 2 and "not running" in st.stderr
+        time.sleep(0.3)
+        assert bystander.poll() is None, "stop killed an unrelated process"
+    finally:
+        bystander.kill()
