@@ -202,6 +202,10 @@ def check_data(cfg: "Config") -> None:  # noqa: F821 (core.config imports this m
     if method_spec(cfg.method["name"]).min_labels == "classes" and (m < k or per_class_min == 0):
         raise ConfigError(f"M={m} leaves a class of {name} without a labeled image; method {cfg.method['name']} "
                           "needs one of every class")
+    meth = cfg.method
+    if meth.get("fit_on") == "labeled" and m < (meth.get("clusters") or k):
+        raise ConfigError(f"fit_on='labeled' fits {meth.get('clusters') or k} clusters to the M={m} labeled images; "
+                          "M must be at least the number of clusters")
     if d["labeled"] == "balanced" and 0 < m < k:
         raise ConfigError(f"M={m} cannot be class-balanced over {k} classes; use at least {k} or data.labeled='first'")
 

@@ -22,6 +22,7 @@ class MethodSpec:
     params: tuple[Param, ...] = ()
     min_labels: str | int = "classes"  # "classes": needs a labeled image of every class; 0: M = 0 is fine
     unlabeled: bool = True  # False: no unlabeled batch is drawn, epochs run over the labeled set
+    own_average: bool = False  # keeps its own weight average (a teacher): the engine evaluates the raw model
 
 
 FIXMATCH = (
@@ -37,6 +38,8 @@ KMEANS = (
     Param("kmeans_momentum", float, 0.1, "online mode: how far centroids move toward each batch's means", lo=0.0, hi=1.0),
     Param("lloyd_steps", int, 5, "lloyd mode: iterations per epoch", lo=1, hi=100),
     Param("normalize", bool, True, "cluster L2-normalised features (false: raw features, as the report did)"),
+    Param("kmeans_reduction", str, "sum", "sum: E||z - c||^2, the formula; mean: averaged over the feature "
+          "dimensions too, as report 000's code did (1/d of the formula)", choices=("sum", "mean")),
 )
 RAMP = Param("ramp_steps", int, 2000, "steps of sigmoid ramp-up of lambda_u", lo=0, hi=10**8)
 MAPPING = Param("mapping", str, "hungarian", "cluster -> class: one-to-one (hungarian) or majority vote",
@@ -68,16 +71,24 @@ SPECS: dict[str, MethodSpec] = {s.name: s for s in (
     MethodSpec("pi_model", "Pi-model: consistency between two augmented views.", (
         Param("lambda_u", float, 10.0, "weight of the consistency loss at the end of the ramp-up", lo=0.0, hi=1e6),
         RAMP)),
-    MethodSpec("mean_teacher", "Mean Teacher: consistency with an EMA teacher.", (
+    MethodSpec("mean_teacher", "Mean Teacher: consistency with an EMA teacher; student and teacher evaluated.", (
         Param("ema_decay", float, 0.99, "teacher = EMA of the student with this decay", lo=0.0, hi=0.99999),
         Param("lambda_u", float, 10.0, "weight of the consistency loss after the ramp-up", lo=0.0, hi=1e6),
         RAMP,
-        Param("consistency", str, "mse", "distance between student and teacher predictions", choices=("mse", "kl")))),
-    MethodSpec("self_training", "Self-training from a supervised model's predictions, in rounds.", (
-        Param("rounds", int, 1, "pseudo-labelling rounds; training is split into rounds + 1 equal stages", lo=1, hi=100),
-        Param("tau", float, 0.0, "label only predictions at least this confident (0: all)", lo=0.0, hi=1.0),
-        Param("weight", float, 0.1, "per-sample weight of pseudo-labeled images (the report used 0.1)", lo=0.0,
-              hi=1e6))),
+        Param("consistency", str, "mse", "distance between student and teacher predictions", choices=("mse", "kl"))),
+        own_average=True),
+    MethodSpec("self_training", "Self-training (report 001's Model C): a supervised model labels the pool, then a "
+               "fresh network trains on labeled + pseudo-labeled images.", (
+        Param("teacher_epochs", int, 0, "epochs over the labeled set that train the supervised model before it "
+              "labels the pool (0: as many as the run has, the standalone supervised run's budget)", lo=0, hi=10**6),
+        Param("rounds", int, 1, "labelling rounds after the supervised stage, each by the latest model and "
+              "followed by a fresh network", lo=1, hi=100),
+        Param("tau", float, 0.0, "label only predictions at least this confident (0: all, as the report)", lo=0.0,
+              hi=1.0),
+        Param("weight", float, 0.1, "weight of each pseudo-labeled image relative to a labeled one in the mixed "
+              "set (the report used 0.1)", lo=0.0, hi=1e6),
+        Param("fresh", bool, True, "retrain a freshly initialised network after labelling (the report); false "
+              "keeps training the same one"))),
     MethodSpec("kmeans_pseudo", "Pseudo-labels from K-means on embeddings (PCA, autoencoder or backbone), "
                "clusters named by labeled points.", (
         Param("embedding", str, "pca", "what is clustered", choices=("pca", "autoencoder", "backbone")),
@@ -86,6 +97,8 @@ SPECS: dict[str, MethodSpec] = {s.name: s for s in (
         Param("pretrain_epochs", int, 5, "autoencoder: epochs of reconstruction training before clustering",
               lo=1, hi=10000),
         MAPPING,
+        Param("fit_on", str, "all", "all: fit K-means on every embedding; labeled: fit on the M labeled ones and "
+              "predict the rest (report 001's Model B)", choices=("all", "labeled")),
         Param("clusters", int, 0, "number of clusters (0: the number of classes)", lo=0, hi=10000),
         Param("weight", float, 0.1, "per-sample weight of pseudo-labeled images (the report used 0.1)", lo=0.0,
               hi=1e6))),

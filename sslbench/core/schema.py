@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sslbench.core.params import Param
 
-MODELS = ("cnn", "convnet4", "fastnet", "wrn28_2", "mlp")  # implemented in sslbench/models (a test keeps them equal)
+MODELS = ("cnn", "convnet4", "fastnet", "wrn28_2", "mlp", "mlp_wn")  # implemented in sslbench/models (a test keeps them equal)
 SEED_MAX = 2**32 - 1  # numpy's limit, and far more seeds than anyone sweeps
 
 DATA = (
@@ -28,7 +28,7 @@ MODEL = (
 OPTIM = (
     Param("name", str, "sgd", "optimiser", choices=("sgd", "adam")),
     Param("lr", float, 0.03, "peak learning rate", lo=0.0, hi=10.0),
-    Param("momentum", float, 0.9, "SGD momentum", lo=0.0, hi=1.0),
+    Param("momentum", float, 0.9, "SGD momentum, or Adam's beta1 (0.5 for GANs)", lo=0.0, hi=1.0),
     Param("nesterov", bool, True, "Nesterov momentum (SGD)"),
     Param("weight_decay", float, 5e-4, "L2 weight decay", lo=0.0, hi=1.0),
     Param("schedule", str, "cosine", "learning-rate schedule", choices=("cosine", "constant")),

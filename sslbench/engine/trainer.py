@@ -44,7 +44,7 @@ def make_optimizer(opt: dict, model: torch.nn.Module, extra: list[torch.nn.Param
     rest = [p for p in params if p.ndim <= 1]
     groups = [{"params": decay, "weight_decay": opt["weight_decay"]}, {"params": rest, "weight_decay": 0.0}]
     if opt["name"] == "adam":
-        return torch.optim.Adam(groups, lr=opt["lr"])
+        return torch.optim.Adam(groups, lr=opt["lr"], betas=(opt["momentum"], 0.999))
     return torch.optim.SGD(groups, lr=opt["lr"], momentum=opt["momentum"], nesterov=opt["nesterov"])
 
 
@@ -218,7 +218,8 @@ def setup(cfg: Config, run_dir: Path, resume: bool, listener: Callable[[dict], N
     method_cls = get_method(cfg.method["name"])
     method = method_cls({k: v for k, v in cfg.method.items() if k != "name"}, model, data, seed)
     opt = make_optimizer(cfg.optim, model, method.extra_parameters())
-    ema = EMA(model, cfg.optim["ema"]) if cfg.optim["ema"] > 0 else None
+    # a method with its own average (Mean Teacher) is evaluated raw, so its student curve is the student
+    ema = EMA(model, cfg.optim["ema"]) if cfg.optim["ema"] > 0 and not method_cls.spec().own_average else None
     gen = torch.Generator(device).manual_seed(seed)
     epoch_len = steps_per_epoch(cfg, data, method_cls)
     total = cfg.train["steps"] or cfg.train["epochs"] * epoch_len
@@ -235,6 +236,7 @@ def setup(cfg: Config, run_dir: Path, resume: bool, listener: Callable[[dict], N
     if state:
         _restore(r, state)
     info = {"device": describe(device), "amp": amp_enabled(cfg.train["amp"], device), "params": n_params(model),
+            "eval_ema": ema.decay if ema is not None else 0.0,
             "n_labeled": len(data.labeled_idx), "n_unlabeled": len(data.unlabeled_idx),
             "n_eval": len(data.eval_labels), "eval_split": data.eval_split, "classes": data.classes,
             "steps_per_epoch": epoch_len, "total_steps": total}
@@ -288,9 +290,9 @@ def loop(r: Run, stop: process.StopFlag, started: float) -> str:
         r.opt.step()
         if r.ema is not None:
             r.ema.update(r.model)
-        r.method.after_step()
-        meter.add(out, r.hidden, batch.u_idx, batch.images_seen)
         r.step += 1
+        run_phase(r, lambda: r.method.after_step(r.clock))
+        meter.add(out, r.hidden, batch.u_idx, batch.images_seen)
 
         if r.step % r.log_every == 0 or r.step == r.total:
             images, now = meter.images, time.time()
@@ -330,9 +332,14 @@ def run_phase(r: Run, hook: Callable[[], Phase | None]) -> None:
     t = time.time()
     with r.amp():
         phase = hook()
-    if phase is not None:
-        r.events.write("phase", step=r.step, seconds=round(time.time() - t, 3),
-                       **phase_event(phase, r.hidden, r.data.n_classes))
+    if phase is None:
+        return
+    if phase.fresh_start:  # a re-initialised network starts with no optimiser memory and a new average
+        r.opt.state.clear()
+        if r.ema is not None:
+            r.ema = EMA(r.model, r.ema.decay)
+    r.events.write("phase", step=r.step, seconds=round(time.time() - t, 3), fresh_start=phase.fresh_start,
+                   **phase_event(phase, r.hidden, r.data.n_classes))
 
 
 def run_eval(r: Run) -> None:

@@ -17,6 +17,18 @@ from sslbench.models.autoencoder import ConvAutoencoder
 
 
 
+def seeded_centroids(codes: torch.Tensor, lab_codes: torch.Tensor, y: torch.Tensor, k: int) -> torch.Tensor:
+    """[k, d] initial centroids: the mean labeled code of each class; a class with no labeled image (first-M
+    labels can miss one) gets the code farthest from every centroid so far, as k-means++ would pick it."""
+    present = [c for c in range(k) if (y == c).any()]
+    cents = {c: lab_codes[y == c].mean(0) for c in present}
+    for c in range(k):
+        if c not in cents:
+            d2 = torch.cdist(codes, torch.stack(list(cents.values()))).min(1).values if cents else codes.norm(dim=1)
+            cents[c] = codes[d2.argmax()]
+    return torch.stack([cents[c] for c in range(k)])
+
+
 class AutoencoderKMeans(Method):
     """Autoencoder codes clustered by K-means seeded with labeled class means; nearest-centroid classifier."""
 
@@ -42,8 +54,7 @@ class AutoencoderKMeans(Method):
         codes = autoencoder_codes(self.ae, self.data)
         lab, k = self.data.labeled_idx, self.data.n_classes
         y = self.data.labels[lab]
-        init = torch.stack([codes[lab][y == c].mean(0) for c in range(k)])
-        self.centroids, assign, inertia = fit_kmeans(codes, k, init, self.seed)
+        self.centroids, assign, inertia = fit_kmeans(codes, k, seeded_centroids(codes, codes[lab], y, k), self.seed)
         mapping = map_clusters(assign[lab].cpu().numpy(), y.cpu().numpy(), k, k, self.p["mapping"])
         self.mapping = torch.as_tensor(mapping, device=codes.device)
         pool = self.data.unlabeled_idx

@@ -7,7 +7,8 @@ A method never calls backward(), steps an optimiser, moves data or writes logs: 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -19,7 +20,8 @@ from sslbench.core.params import Param
 from sslbench.data import Batch, DeviceData
 from sslbench.models import Classifier
 
-__all__ = ["EMA", "Clock", "Method", "Out", "Param", "Phase", "confidence_mask", "cross_entropy", "embed", "forward_views"]
+__all__ = ["EMA", "Clock", "Method", "Out", "Param", "Phase", "confidence_mask", "cross_entropy", "embed", "forward_views",
+           "frozen_batchnorm"]
 
 
 @dataclass
@@ -50,6 +52,7 @@ class Phase:
     idx: torch.Tensor | None = None
     assign: torch.Tensor | None = None
     labels: bool = False  # assign holds class predictions (scored as pl_acc), not cluster ids (cluster_acc, NMI)
+    fresh_start: bool = False  # the method re-initialised the network: the engine resets optimiser state and EMA
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,7 @@ class Method:
     """Base of every method: holds its parameters, the model and the data; hooks default to no-ops.
 
     The engine calls, in order: before_training(clock) once; then per step losses(batch, clock) (it sums
-    weight * loss, steps the optimiser) and after_step(); on_epoch_end(clock) after each epoch; and
+    weight * loss, steps the optimiser) and after_step(clock); on_epoch_end(clock) after each epoch; and
     classify(net) to evaluate. Its declaration (parameters, data needs) is SPECS[NAME] in sslbench.core.methods.
     """
 
@@ -96,8 +99,9 @@ class Method:
         """Runs after every epoch (clock.epoch epochs done); e.g. a K-means refit or a pseudo-label refresh."""
         return None
 
-    def after_step(self) -> None:
-        """Runs after every optimiser step; e.g. an EMA teacher update."""
+    def after_step(self, clock: Clock) -> Phase | None:
+        """Runs after every optimiser step (clock.step steps done); e.g. an EMA teacher update, or a stage switch."""
+        return None
 
     def extra_parameters(self) -> list[torch.nn.Parameter]:
         """Parameters outside the classifier that the engine's optimiser should also train (e.g. a generator)."""
@@ -118,6 +122,20 @@ class Method:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore from state_dict()."""
+
+
+@contextmanager
+def frozen_batchnorm(model: torch.nn.Module) -> Iterator[None]:
+    """Batch-norm layers in eval mode inside: a forward normalises with the running statistics and leaves
+    them unchanged (gradients still flow). For batches that must not count as data, e.g. generated images."""
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.training]
+    for m in bns:
+        m.eval()
+    try:
+        yield
+    finally:
+        for m in bns:
+            m.train()
 
 
 def forward_views(model: Classifier, views: list[torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -164,14 +182,15 @@ def embed(model: Classifier, data: DeviceData, idx: torch.Tensor, batch: int = 1
 
 
 class EMA:
-    """Exponential moving average of a model's weights (batch-norm statistics copied, not averaged).
+    """Exponential moving average of a model's weights (batch-norm statistics copied, not averaged, unless
+    copy_buffers is off: then the average keeps the statistics of its own forward passes).
 
     The decay ramps up as min(decay, (1 + n) / (10 + n)) over the first updates, so short runs are not
     evaluated with weights that are still mostly the random initialisation."""
 
-    def __init__(self, model: torch.nn.Module, decay: float):
+    def __init__(self, model: torch.nn.Module, decay: float, copy_buffers: bool = True):
         self.module = copy.deepcopy(model).requires_grad_(False)
-        self.decay, self.updates = decay, 0
+        self.decay, self.updates, self.copy_buffers = decay, 0, copy_buffers
         self._pairs: tuple[list[torch.Tensor], ...] | None = None
 
     @torch.no_grad()
@@ -185,7 +204,7 @@ class EMA:
                            [b for b in model.buffers() if b.is_floating_point()])
         ema_p, p, ema_b, b = self._pairs
         torch._foreach_lerp_(ema_p, p, 1.0 - d)
-        if b:
+        if b and self.copy_buffers:
             torch._foreach_copy_(ema_b, b)
 
     def state_dict(self) -> dict[str, Any]:
@@ -196,6 +215,13 @@ class EMA:
         """Restore from state_dict()."""
         self.module.load_state_dict(s["module"])
         self.updates = s["updates"]
+
+
+def reinitialise(model: torch.nn.Module) -> None:
+    """A fresh network in place: every layer's own initialisation again (the global torch RNG, checkpointed)."""
+    for m in model.modules():
+        if hasattr(m, "reset_parameters") and m is not model:
+            m.reset_parameters()
 
 
 def ramp_up(step: int, length: int) -> float:

@@ -11,7 +11,8 @@ from sslbench.methods.common import Clock, Method, Out, Phase, cross_entropy, em
 
 def make_kmeans(p: dict, n_classes: int, seed: int = 0) -> KMeansLoss:
     """The KMeansLoss a method's parameters describe."""
-    return KMeansLoss(p["clusters"] or n_classes, p["kmeans_mode"], p["kmeans_momentum"], p["lloyd_steps"], seed, p["normalize"])
+    return KMeansLoss(p["clusters"] or n_classes, p["kmeans_mode"], p["kmeans_momentum"], p["lloyd_steps"], seed,
+                      p["normalize"], per_element=p["kmeans_reduction"] == "mean")
 
 
 def refit_phase(km: KMeansLoss, method: Method) -> Phase | None:

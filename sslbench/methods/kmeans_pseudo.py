@@ -15,11 +15,20 @@ from sslbench.models.autoencoder import ConvAutoencoder
 
 
 
-def cluster_pseudo_labels(codes: torch.Tensor, method: Method, k: int, how: str) -> tuple[torch.Tensor, Phase]:
-    """K-means over all codes, clusters named by the labeled images; returns (class per image, phase)."""
+def cluster_pseudo_labels(codes: torch.Tensor, method: Method, k: int, how: str, fit_on: str = "all"
+                          ) -> tuple[torch.Tensor, Phase]:
+    """K-means over all codes (or only the labeled ones, then every code goes to its nearest centroid), clusters
+    named by the labeled images; returns (class per image, phase)."""
     data = method.data
-    centroids, assign, inertia = fit_kmeans(codes, k, seed=method.seed)
     lab = data.labeled_idx
+    if fit_on == "labeled":
+        if len(lab) < k:
+            raise ValueError(f"fit_on='labeled' needs at least {k} labeled images for {k} clusters, got {len(lab)}")
+        centroids, _, _ = fit_kmeans(codes[lab], k, seed=method.seed)
+        dist, assign = torch.cdist(codes.float(), centroids.float()).pow(2).min(1)
+        inertia = dist.sum().item()
+    else:
+        centroids, assign, inertia = fit_kmeans(codes, k, seed=method.seed)
     mapping = map_clusters(assign[lab].cpu().numpy(), data.labels[lab].cpu().numpy(), k, data.n_classes, how)
     classes = torch.as_tensor(mapping, device=assign.device)[assign]
     return classes, Phase("pseudo_labels", {"inertia": float(inertia), "clusters": k}, data.unlabeled_idx,
@@ -45,7 +54,7 @@ class KMeansPseudo(Method):
 
     def _cluster(self, codes: torch.Tensor) -> Phase:
         classes, phase = cluster_pseudo_labels(codes, self, self.p["clusters"] or self.data.n_classes,
-                                               self.p["mapping"])
+                                               self.p["mapping"], self.p["fit_on"])
         self.table.labels[self.data.unlabeled_idx] = classes[self.data.unlabeled_idx]
         self.clustered = True
         return phase

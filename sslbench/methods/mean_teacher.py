@@ -1,5 +1,6 @@
 """Mean Teacher (Tarvainen & Valpola, NeurIPS 2017): the student matches an exponential moving average of
-itself (the teacher) on differently augmented views; both are evaluated."""
+itself (the teacher) on differently augmented views; both are evaluated. The engine adds no average of its
+own (the spec's own_average), so the 'student' curve is the student's."""
 
 from __future__ import annotations
 
@@ -18,13 +19,16 @@ class MeanTeacher(Method):
 
     def __init__(self, params, model, data, seed=0):
         super().__init__(params, model, data, seed)
-        self.teacher = EMA(model, params["ema_decay"])
+        # the teacher averages the student's weights but keeps its own batch-norm statistics, gathered by its
+        # own forward passes in train mode (as in the authors' code), never copied from the student
+        self.teacher = EMA(model, params["ema_decay"], copy_buffers=False)
 
     def losses(self, batch: Batch, clock: Clock) -> Out:
         """supervised + ramp * lambda_u * distance(student(view 1), teacher(view 2))."""
         (_, lx), (_, ls) = forward_views(self.model, [batch.x, batch.u_weak])
         if len(ls):
             with torch.no_grad():
+                self.teacher.module.train()
                 lt = self.teacher.module(batch.u_weak2).float()
             ps, pt = ls.float().softmax(-1), lt.softmax(-1)
             if self.p["consistency"] == "mse":
@@ -36,7 +40,7 @@ class MeanTeacher(Method):
         w = self.p["lambda_u"] * ramp_up(clock.step, self.p["ramp_steps"])
         return Out({"supervised": cross_entropy(lx, batch.y), "consistency": cons}, {"supervised": 1.0, "consistency": w})
 
-    def after_step(self) -> None:
+    def after_step(self, clock: Clock) -> None:
         """Teacher update."""
         self.teacher.update(self.model)
 

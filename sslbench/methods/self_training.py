@@ -1,6 +1,13 @@
-"""Self-training ("Model C" of the reports): train on the labeled images, label the unlabeled pool with the
-model's own predictions (optionally only confident ones), and keep training on both; several rounds
-refresh the pseudo-labels."""
+"""Self-training, as report 001's Model C: train a supervised model on the M labeled images, label every
+unlabeled image with its argmax prediction, then train a *fresh* network on one mixed set where each
+pseudo-labeled image weighs `weight` (0.1) and each labeled one 1.
+
+Stage lengths: the supervised stage runs `teacher_epochs` epochs over the labeled set (by default as many
+epochs as the whole run has, which is what the standalone supervised run gets); the rest of the run is split
+between `rounds` retraining stages. The mixed set is drawn as a labeled batch plus an unlabeled batch, so
+the two terms are weighted by their shares of the mixed set, M/N and weight * (N - M)/N: in expectation
+the same loss as the report's per-image weighted batch mean over one shuffled set.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +16,12 @@ import math
 import torch
 
 from sslbench.data import Batch
-from sslbench.methods.common import Clock, Method, Out, Phase, PseudoLabelTable, cross_entropy, forward_views
-
+from sslbench.methods.common import (Clock, Method, Out, Phase, PseudoLabelTable, cross_entropy, forward_views,
+                                     reinitialise)
 
 
 class SelfTraining(Method):
-    """Self-training from a supervised model's predictions, in rounds."""
+    """Supervised model -> pseudo-labels -> fresh network on the mixed set, in rounds."""
 
     NAME = "self_training"
 
@@ -22,21 +29,31 @@ class SelfTraining(Method):
         super().__init__(params, model, data, seed)
         self.table = PseudoLabelTable(len(data.images), data.images.device)
         self.round = 0
+        self.kept = 0
+
+    def switch_steps(self, clock: Clock, batch: int) -> list[int]:
+        """Steps after which the pool is (re)labelled: the end of the supervised stage, then each round's."""
+        epochs = max(1, round(clock.total_steps / clock.steps_per_epoch))
+        teacher = (self.p["teacher_epochs"] or epochs) * math.ceil(len(self.data.labeled_idx) / batch)
+        teacher = min(teacher, clock.total_steps - 1)
+        rest = clock.total_steps - teacher
+        return [teacher + (rest * r) // self.p["rounds"] for r in range(self.p["rounds"])]
 
     def losses(self, batch: Batch, clock: Clock) -> Out:
-        """Stage 0: supervised only. Later: supervised + weight * CE on the pseudo-labels."""
+        """Supervised stage: CE on labeled images. Then the mixed set: CE on both, weighted by their shares."""
+        self.batch = len(batch.x)
         if self.round == 0:
             return Out({"supervised": cross_entropy(self.model(batch.x), batch.y)}, {"supervised": 1.0})
         (_, lx), (_, lu) = forward_views(self.model, [batch.x, batch.u_weak])
         loss_u, pseudo, kept = self.table.loss(lu, batch.u_idx)
+        m = len(self.data.labeled_idx)
+        n = m + self.kept
         return Out({"supervised": cross_entropy(lx, batch.y), "pseudo": loss_u},
-                   {"supervised": 1.0, "pseudo": self.p["weight"]}, pseudo, kept)
+                   {"supervised": m / n, "pseudo": self.p["weight"] * self.kept / n}, pseudo, kept)
 
-    def on_epoch_end(self, clock: Clock) -> Phase | None:
-        """At each stage boundary, relabel the pool with the current model."""
-        epoch, total_epochs = clock.epoch, max(1, math.ceil(clock.total_steps / clock.steps_per_epoch))
-        stage = max(1, total_epochs // (self.p["rounds"] + 1))
-        if epoch % stage or epoch // stage > self.p["rounds"] or epoch >= total_epochs:
+    def after_step(self, clock: Clock) -> Phase | None:
+        """At a stage boundary: label the pool with the current model, then start a fresh network."""
+        if self.round >= self.p["rounds"] or clock.step != self.switch_steps(clock, self.batch)[self.round]:
             return None
         pool = self.data.unlabeled_idx
         with torch.no_grad():
@@ -47,13 +64,17 @@ class SelfTraining(Method):
         kept = conf >= self.p["tau"]
         self.table.labels.fill_(-1)
         self.table.labels[pool[kept]] = pred[kept]
+        self.kept = int(kept.sum())  # sync: once per round
         self.round += 1
-        return Phase("pseudo_labels", {"round": self.round, "kept": kept.float().mean().item()}, pool[kept],
-                     pred[kept], labels=True)
+        if self.p["fresh"]:
+            reinitialise(self.model)
+        return Phase("pseudo_labels", {"round": self.round, "kept": self.kept / max(len(pool), 1)}, pool[kept],
+                     pred[kept], labels=True, fresh_start=self.p["fresh"])
 
     def state_dict(self):
-        return {"table": self.table.state_dict(), "round": self.round}
+        return {"table": self.table.state_dict(), "round": self.round, "kept": self.kept,
+                "batch": getattr(self, "batch", 0)}
 
     def load_state_dict(self, state):
         self.table.load_state_dict(state["table"])
-        self.round = state["round"]
+        self.round, self.kept, self.batch = state["round"], state["kept"], state["batch"]

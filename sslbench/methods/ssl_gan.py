@@ -1,6 +1,11 @@
 """SSL-GAN (Salimans et al., NeurIPS 2016, "Improved techniques for training GANs"): the classifier is a
-K+1-class discriminator (the extra 'fake' logit fixed at 0), trained to tell real unlabeled images from
-generated ones while classifying labeled ones; the generator is trained by feature matching."""
+K+1-class discriminator with the fake logit fixed at 0 (so D(x) = Z / (Z + 1), Z = sum_k exp l_k), trained
+to classify labeled images and to tell real unlabeled images from generated ones; the generator is trained
+by feature matching on the discriminator's penultimate layer.
+
+Generated images never share batch-norm statistics with real ones: they go through the network with its
+batch norm frozen (running statistics, left unchanged), and the paper's own discriminator (`mlp_wn`,
+weight norm and Gaussian noise, the `mnist-ssl-gan` preset) has no batch norm at all."""
 
 from __future__ import annotations
 
@@ -9,9 +14,8 @@ import torch.nn.functional as F
 from torch.func import functional_call
 
 from sslbench.data import Batch
-from sslbench.methods.common import Clock, Method, Out, cross_entropy, forward_views
+from sslbench.methods.common import Clock, Method, Out, cross_entropy, forward_views, frozen_batchnorm
 from sslbench.models.generator import Generator
-
 
 
 class SSLGAN(Method):
@@ -33,20 +37,25 @@ class SSLGAN(Method):
         n = max(len(batch.u_idx), 1)
         z = torch.randn(n, self.p["z_dim"], generator=self.g, device=batch.x.device)
         fake = self.data.normalize(self.generator(z))
-        (_, lx), (fu, lu), (_, lf) = forward_views(self.model, [batch.x, batch.u_weak, fake.detach()])
-        # D(x) = Z / (Z + 1) with Z = sum exp(logits): log D = lse - softplus(lse)
-        lse_u, lse_f = lu.float().logsumexp(-1), lf.float().logsumexp(-1)
-        d_loss = (F.softplus(lse_u) - lse_u).mean() + F.softplus(lse_f).mean() if len(lu) else lx.sum() * 0
-        # the generator's gradient must not train the discriminator: run it with detached weights
-        f_fake = self._features_frozen(fake)
-        g_loss = (fu.detach().float().mean(0) - f_fake.float().mean(0)).pow(2).mean() if len(fu) else lx.sum() * 0
+        (_, lx), (fu, lu) = forward_views(self.model, [batch.x, batch.u_weak])  # real images only
+        with frozen_batchnorm(self.model):
+            lf = self.model(fake.detach())  # trains D only
+            f_fake = self._features_frozen(fake)  # trains G only
+        if len(lu):
+            # log D(x) = lse - softplus(lse); log(1 - D(G(z))) = -softplus(lse_fake)
+            lse_u, lse_f = lu.float().logsumexp(-1), lf.float().logsumexp(-1)
+            d_loss = (F.softplus(lse_u) - lse_u).mean() + F.softplus(lse_f).mean()
+            g_loss = (fu.detach().float().mean(0) - f_fake.float().mean(0)).pow(2).mean()
+        else:
+            d_loss = g_loss = lx.sum() * 0.0
         return Out({"supervised": cross_entropy(lx, batch.y), "discriminator": d_loss, "generator": g_loss},
                    {"supervised": 1.0, "discriminator": self.p["lambda_unsup"], "generator": self.p["lambda_gen"]})
 
     def _features_frozen(self, x: torch.Tensor) -> torch.Tensor:
         """Penultimate features with the discriminator's weights detached, so gradients reach only x."""
-        frozen = {k: v.detach() for k, v in self.model.body.named_parameters()}
-        return functional_call(self.model.body, frozen, (x,), strict=False)
+        params = {k: v.detach() for k, v in self.model.body.named_parameters()}
+        buffers = dict(self.model.body.named_buffers())
+        return functional_call(self.model.body, {**params, **buffers}, (x,), strict=False)
 
     def state_dict(self):
         return {"generator": self.generator.state_dict(), "g": self.g.get_state()}

@@ -11,6 +11,7 @@ from sslbench.models.base import Classifier
 from sslbench.models.cnn import ConvNet4, SmallCNN
 from sslbench.models.fastnet import FastNet
 from sslbench.models.mlp import MLP
+from sslbench.models.mlp_wn import MLPWN
 from sslbench.models.wrn import WideResNet
 
 # name -> (builder(in_channels, size, n_classes, width), one-line description)
@@ -20,6 +21,7 @@ MODELS: dict[str, tuple[Callable[..., Classifier], str]] = {
     "fastnet": (FastNet, "fast small ResNet-style net that pools early (default)"),
     "wrn28_2": (WideResNet, "WRN-28-2, the FixMatch reference network (1.5M parameters)"),
     "mlp": (MLP, "two hidden layers on raw pixels"),
+    "mlp_wn": (MLPWN, "Improved-GAN's MNIST discriminator: weight-normed dense layers with Gaussian noise, no BN"),
 }
 
 

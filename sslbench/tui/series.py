@@ -6,6 +6,8 @@ to a few points per terminal cell, so a redraw costs the same at 1k and at 1M lo
 
 from __future__ import annotations
 
+from sslbench.core import fmt
+
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,8 +77,8 @@ class RunSeries:
                 self.last_batch = ev
         elif kind == "eval":
             self.evals.append(ev)
-            teacher = f", teacher {100 * ev['teacher']['top1']:.2f}%" if ev.get("teacher") else ""
-            self._log(ev, f"eval: top-1 {100 * ev['top1']:.2f}%, loss {ev['loss']:.3f}{teacher}")
+            teacher = f", teacher {fmt.pct(ev['teacher']['top1'], sign=True)}" if ev.get("teacher") else ""
+            self._log(ev, f"eval: top-1 {fmt.pct(ev['top1'], sign=True)}, loss {ev['loss']:.3f}{teacher}")
         elif kind == "phase":
             self.phases.append(ev)
             extra = "".join(f", {k} {ev[k]:.3f}" for k in ("pl_acc", "cluster_acc", "nmi") if k in ev)

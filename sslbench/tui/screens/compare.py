@@ -12,6 +12,7 @@ from textual.containers import Grid
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from sslbench.core import fmt
 from sslbench.core.events import read_events
 from sslbench.core.store import read_summary
 from sslbench.tui.widgets.charts import MetricChart
@@ -22,8 +23,7 @@ def summary_table(rows: list[dict[str, Any]]) -> Table:
     t = Table("run", "dataset", "method", "M", "status", "best %", "final %", "time", box=None, header_style="bold")
     for s in rows:
         t.add_row(s["id"], s["dataset"], s["method"], str(s["m"]), s["status"],
-                  "-" if s.get("best_top1") is None else f"{100 * s['best_top1']:.2f}",
-                  "-" if s.get("final_top1") is None else f"{100 * s['final_top1']:.2f}", f"{s.get('wall_s', 0):.0f}s")
+                  fmt.pct(s.get("best_top1")), fmt.pct(s.get("final_top1")), fmt.duration(s.get("wall_s")))
     return t
 
 

@@ -12,6 +12,7 @@ from textual.containers import Grid
 from textual.screen import Screen
 from textual.widgets import Footer, Header, RichLog, Static
 
+from sslbench.core import fmt
 from sslbench.core.events import EventTail, read_events
 from sslbench.core.store import read_summary
 from sslbench.tui.series import RunSeries
@@ -112,7 +113,7 @@ class RunView(Screen):
         parts = [f"[b]{summ.get('dataset', '')}[/b] / [b]{summ.get('method', '')}[/b] / M={summ.get('m', '')}",
                  f"{status}", f"step {s.step}/{s.total} {pct}", f"eta {_fmt_s(s.eta)}" if status == "running" else
                  f"{_fmt_s(s.t)}", f"{speed:,.0f} img/s" if speed else "",
-                 f"top-1 {100 * last['top1']:.2f}%" if last else "", s.info.get("device", ""),
+                 f"top-1 {fmt.pct(last['top1'], sign=True)}" if last else "", s.info.get("device", ""),
                  f"{last.get('memory_mb', 0):,.0f} MB" if last.get("memory_mb") else ""]
         text = "  |  ".join(p for p in parts if p)
         return text + (f"\n[red]{escape(str(summ.get('error') or s.error))}[/red]" if status == "failed" else "")

@@ -1,0 +1,146 @@
+"""Each method is what its paper or report says: tests that would have caught the defects the outside review
+found (GAN batch norm, Mean Teacher's averaged student, self-training's stages and weights, Model B's fit,
+a class without a labeled image, the report's K-means scale), and the hidden labels out of every method's reach."""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import torch
+
+from sslbench.core import config
+from sslbench.data import Batch, prepare
+from sslbench.methods import get_method
+from sslbench.methods.clustering import KMeansLoss
+from sslbench.methods.common import Clock
+from sslbench.models import build_model
+from test_training import run
+
+
+def _setup(method: str, **overrides):
+    cfg = config.load("quickstart", [("method.name", method), ("train.device", "cpu"),
+                                     *((k.replace("__", "."), v) for k, v in overrides.items())])
+    torch.manual_seed(0)
+    data, hidden = prepare(cfg, torch.device("cpu"))
+    model = build_model(cfg.model["name"], tuple(data.images.shape[1:]), data.n_classes, cfg.model["width"])
+    m = get_method(method)({k: v for k, v in cfg.method.items() if k != "name"}, model, data, 0)
+    g = torch.Generator().manual_seed(0)
+    batch = Batch(data, g, data.labeled_idx[:16], data.unlabeled_idx[:64], cfg.data["strong_ops"], cfg.data["cutout"])
+    return cfg, data, hidden, model, m, batch
+
+
+def _bn_stats(model) -> list[torch.Tensor]:
+    return [b.clone() for n, b in model.named_buffers() if "running" in n]
+
+
+def test_a_gan_step_never_lets_generated_images_into_the_batch_norm_statistics():
+    _, data, _, model, gan, batch = _setup("ssl_gan")
+    reference = build_model("fastnet", tuple(data.images.shape[1:]), data.n_classes)
+    reference.load_state_dict(model.state_dict())
+    gan.losses(batch, Clock(0, 100, 10))
+    reference(torch.cat([batch.x, batch.u_weak]))  # the real images alone, in one batch
+    for a, b in zip(_bn_stats(model), _bn_stats(reference)):
+        assert torch.allclose(a, b, atol=1e-6), "generated images moved the running statistics"
+
+
+def test_ssl_gan_learns_with_the_papers_discriminator(runs):
+    s, evs = run(runs, "quickstart", method__name="ssl_gan", model__name="mlp_wn", optim__name="adam",
+                 optim__lr=0.003, optim__momentum=0.5, optim__weight_decay=0.0, optim__ema=0.0, train__mu=1,
+                 train__steps=300, train__eval_every=300)
+    losses = [e["loss"]["discriminator"] for e in evs if e["kind"] == "batch"]
+    assert s["final_top1"] > 0.6 and min(losses[-5:]) > 0.05  # the discriminator did not win outright
+
+
+def test_mean_teacher_student_is_evaluated_raw_and_the_teacher_keeps_its_own_statistics(runs):
+    from sslbench.engine.trainer import setup
+
+    cfg = config.load("quickstart", [("method.name", "mean_teacher"), ("train.steps", 20), ("optim.ema", 0.999)])
+    from sslbench.core.store import new_run
+
+    r = setup(cfg, new_run(runs, cfg), False, None)
+    assert r.ema is None, "the engine put its own average over the student"
+    _, _, _, model, mt, batch = _setup("mean_teacher")
+    for step in range(3):
+        mt.losses(batch, Clock(step, 100, 10))
+        model(batch.x)
+        mt.after_step(Clock(step + 1, 100, 10))
+    student, teacher = _bn_stats(model), _bn_stats(mt.teacher.module)
+    assert any(not torch.equal(a, b) for a, b in zip(student, teacher)), "the teacher copied the student's BN stats"
+
+
+def test_self_training_retrains_a_fresh_network_with_the_reports_weights(runs):
+    s, evs = run(runs, "quickstart", method__name="self_training", train__steps=300, train__eval_every=300,
+                 train__log_every=1)
+    phases = [e for e in evs if e["kind"] == "phase" and e["name"] == "pseudo_labels"]
+    assert len(phases) == 1 and phases[0]["fresh_start"]
+    # digits: 1,387 unlabeled / (32 x 7) -> 7 steps an epoch, 300 steps ~ 43 epochs; the supervised model
+    # gets 43 epochs over the 50 labeled images, 2 batches each
+    epochs = round(300 / math.ceil(1387 / (32 * 7)))
+    assert phases[0]["step"] == epochs * math.ceil(50 / 32)
+    after = [e for e in evs if e["kind"] == "batch" and e["step"] > phases[0]["step"]]
+    m, n = 50, 50 + 1387
+    assert after[0]["weight"]["supervised"] == m / n
+    assert math.isclose(after[0]["weight"]["pseudo"], 0.1 * 1387 / n)
+    assert s["final_top1"] > 0.6
+
+
+def test_self_training_reinitialises_the_network_at_the_switch():
+    _, data, _, model, st, batch = _setup("self_training", **{"method.teacher_epochs": 1})
+    st.losses(batch, Clock(0, 100, 10))
+    switch = st.switch_steps(Clock(0, 100, 10), len(batch.x))[0]
+    before = [p.clone() for p in model.parameters()]
+    assert st.after_step(Clock(switch - 1, 100, 10)) is None
+    phase = st.after_step(Clock(switch, 100, 10))
+    assert phase.fresh_start and (st.table.labels[data.unlabeled_idx] >= 0).all()
+    assert all(not torch.equal(a, b) for a, b in zip(before, model.parameters()) if a.ndim > 1)
+
+
+def test_model_b_fits_kmeans_on_the_labeled_embeddings_only():
+    from sslbench.methods.kmeans_pseudo import cluster_pseudo_labels
+
+    g = torch.Generator().manual_seed(0)
+    labeled = torch.cat([torch.randn(10, 2, generator=g), torch.randn(10, 2, generator=g) + 10])
+    unlabeled = torch.randn(30, 2, generator=g) + 100  # far from both labeled groups
+    codes = torch.cat([labeled, unlabeled])
+    labels = torch.cat([torch.zeros(10), torch.ones(10), -torch.ones(30)]).long()
+    data = SimpleNamespace(labeled_idx=torch.arange(20), unlabeled_idx=torch.arange(20, 50), labels=labels,
+                           n_classes=2)
+    me = SimpleNamespace(data=data, seed=0)
+    cls, _ = cluster_pseudo_labels(codes, me, 2, "majority", fit_on="labeled")
+    assert (cls[:10] == 0).all() and (cls[10:20] == 1).all() and (cls[20:] == 1).all()  # nearest labeled centroid
+    cls_all, _ = cluster_pseudo_labels(codes, me, 2, "majority", fit_on="all")
+    assert (cls_all[:20] == cls_all[0]).all()  # fit on everything: the far pool takes a cluster of its own
+
+
+def test_a_class_without_a_labeled_image_never_gives_nan(runs):
+    from sslbench.methods.autoencoder_kmeans import seeded_centroids
+
+    codes = torch.randn(100, 4)
+    y = torch.tensor([0, 0, 2, 2])  # class 1 has no labeled image
+    c = seeded_centroids(codes, codes[:4], y, 3)
+    assert torch.isfinite(c).all() and c.shape == (3, 4)
+    s, _ = run(runs, "quickstart", method__name="autoencoder_kmeans", data__labeled="first", data__m=10,
+               train__steps=30, train__eval_every=30)
+    assert s["status"] == "finished" and math.isfinite(s["final_top1"])
+
+
+def test_the_reports_kmeans_loss_is_an_element_wise_mean():
+    f = torch.randn(32, 100)
+    centres = torch.randn(10, 100)
+    per_sample, per_element = KMeansLoss(10, "lloyd", normalize=False), KMeansLoss(10, "lloyd", normalize=False,
+                                                                                    per_element=True)
+    per_sample.centroids = per_element.centroids = centres
+    expected = torch.cdist(f, centres).pow(2).min(1).values.mean()
+    assert torch.isclose(per_sample.loss(f), expected)
+    assert torch.isclose(per_element.loss(f), ((f - centres[torch.cdist(f, centres).argmin(1)]) ** 2).mean())
+
+
+def test_no_method_can_read_the_hidden_labels():
+    _, data, hidden, _, _, _ = _setup("fixmatch")
+    assert (data.labels[data.unlabeled_idx] == -1).all()
+    assert torch.equal(data.labels[data.labeled_idx], hidden[data.labeled_idx])
+    # nothing a method is handed holds the unlabeled images' labels
+    for name, value in vars(data).items():
+        if isinstance(value, torch.Tensor) and value.shape == hidden.shape and value.dtype == hidden.dtype:
+            assert not torch.equal(value[data.unlabeled_idx], hidden[data.unlabeled_idx]), name
