@@ -144,3 +144,35 @@ def test_no_method_can_read_the_hidden_labels():
     for name, value in vars(data).items():
         if isinstance(value, torch.Tensor) and value.shape == hidden.shape and value.dtype == hidden.dtype:
             assert not torch.equal(value[data.unlabeled_idx], hidden[data.unlabeled_idx]), name
+
+
+def test_deepcluster_whitens_splits_empty_clusters_and_restarts_its_head(runs):
+    import time
+
+    from sslbench.core import process
+    from sslbench.core.store import new_run
+    from sslbench.engine.trainer import loop, run_phase, setup
+    from sslbench.methods.clustering import kmeans_pp, lloyd
+    from sslbench.methods.deepcluster import pca_whiten
+
+    f = torch.randn(500, 16) * torch.linspace(0.1, 10, 16)
+    z = pca_whiten(f, 8)
+    assert z.shape == (500, 8) and torch.allclose(z.norm(dim=1), torch.ones(500), atol=1e-5)
+    # two tight groups and a third centroid far away: plain Lloyd leaves it empty, the split fills it
+    g = torch.Generator().manual_seed(0)
+    x = torch.cat([torch.randn(50, 2, generator=g) * 0.1, torch.randn(50, 2, generator=g) * 0.1 + 5])
+    start = torch.tensor([[0.0, 0.0], [5.0, 5.0], [100.0, 100.0]])
+    plain, split = lloyd(x, start.clone(), 5), lloyd(x, start.clone(), 5, torch.Generator().manual_seed(0))
+    assert torch.cdist(x, plain).argmin(1).bincount(minlength=3)[2] == 0
+    assert (torch.cdist(x, split).argmin(1).bincount(minlength=3) > 0).all()
+    assert kmeans_pp(x, 3, g).shape == (3, 2)
+
+    cfg = config.load("quickstart", [("method.name", "deepcluster"), ("method.clusters", 20), ("train.steps", 20),
+                                     ("train.eval_every", 20)])
+    r = setup(cfg, new_run(runs, cfg), False, None)
+    loop(r, process.StopFlag(), time.time())
+    head = list(r.method.cluster_head.parameters())
+    assert all(p in r.opt.state for p in head)
+    run_phase(r, lambda: r.method.on_epoch_end(r.clock))
+    assert not any(p in r.opt.state for p in head), "the new cluster head kept the old head's optimiser state"
+    assert any(p in r.opt.state for p in r.model.parameters()), "the backbone's optimiser state must stay"

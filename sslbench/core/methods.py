@@ -110,7 +110,9 @@ SPECS: dict[str, MethodSpec] = {s.name: s for s in (
                "cross-entropy.", (
         Param("clusters", int, 50, "number of K-means clusters (may exceed the number of classes)", lo=2, hi=10000),
         Param("lambda_cluster", float, 1.0, "weight of the cluster-assignment loss", lo=0.0, hi=1e6),
-        Param("lloyd_steps", int, 10, "Lloyd iterations per refit (on the device)", lo=1, hi=100))),
+        Param("lloyd_steps", int, 10, "Lloyd iterations per refit (on the device)", lo=1, hi=100),
+        Param("pca_dim", int, 256, "features are PCA-whitened to this many dimensions (at most the feature "
+              "size) and L2-normalised before clustering", lo=2, hi=4096))),
     MethodSpec("ssl_gan", "K+1-class discriminator as classifier, generator trained by feature matching.", (
         Param("z_dim", int, 100, "generator noise size", lo=1, hi=4096),
         Param("lambda_unsup", float, 1.0, "weight of the real-vs-fake discriminator loss", lo=0.0, hi=1e6),

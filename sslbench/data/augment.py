@@ -35,10 +35,13 @@ def weak_augment(x: torch.Tensor, g: torch.Generator, pad: int, flip: bool) -> t
     return x
 
 
-# FixMatch's RandAugment pool without Equalize; geometric ops are gathered into one affine per sample.
-COLOR_OPS = ("identity", "autocontrast", "brightness", "color", "contrast", "posterize", "sharpness", "solarize")
+# FixMatch's RandAugment pool (Sohn et al. 2020, table 12): each op is applied with probability 0.5 at a
+# magnitude drawn uniformly per sample, in the order drawn; colour factors span [0.05, 0.95].
+COLOR_OPS = ("identity", "autocontrast", "brightness", "color", "contrast", "equalize", "posterize", "sharpness",
+             "solarize")
 GEOMETRIC_OPS = ("rotate", "shear_x", "shear_y", "translate_x", "translate_y")
 OPS = COLOR_OPS + GEOMETRIC_OPS
+APPLY_P = 0.5
 
 
 def _gray(x: torch.Tensor) -> torch.Tensor:
@@ -55,23 +58,27 @@ def _blur(x: torch.Tensor) -> torch.Tensor:
     return F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), k, groups=x.shape[1])
 
 
+def _factor(m: torch.Tensor) -> torch.Tensor:
+    return 0.05 + 0.9 * m  # [0.05, 0.95], FixMatch's range for the enhance ops
+
+
 def _brightness(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
-    return x * (0.05 + 1.85 * m)
+    return x * _factor(m)
 
 
 def _color(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     gray = _gray(x)
-    return gray + (0.05 + 1.85 * m) * (x - gray)
+    return gray + _factor(m) * (x - gray)
 
 
 def _contrast(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     mean = _gray(x).mean((1, 2, 3), keepdim=True)
-    return mean + (0.05 + 1.85 * m) * (x - mean)
+    return mean + _factor(m) * (x - mean)
 
 
 def _sharpness(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     blur = _blur(x)
-    return blur + (0.05 + 1.85 * m) * (x - blur)
+    return blur + _factor(m) * (x - blur)
 
 
 def _solarize(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
@@ -88,22 +95,38 @@ def _autocontrast(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     return (x - lo) / (hi - lo).clamp_min(1e-3)
 
 
+def _equalize(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    """PIL's ImageOps.equalize per image and channel: lut[i] = (step // 2 + #pixels below i) // step, where
+    step = (pixels - count of the brightest level) // 255; a flat channel is left alone."""
+    n, c, h, w = x.shape
+    q = (x * 255).round().long().clamp(0, 255).view(n * c, h * w)
+    hist = torch.zeros(n * c, 256, dtype=torch.long, device=x.device).scatter_add_(1, q, torch.ones_like(q))
+    levels = torch.arange(256, device=x.device)
+    last = hist.gather(1, (levels * (hist > 0)).argmax(1, keepdim=True))
+    step = (h * w - last) // 255
+    lut = (step // 2 + hist.cumsum(1) - hist) // step.clamp_min(1)
+    lut = torch.where(step > 0, lut.clamp(0, 255), levels)
+    return (lut.gather(1, q).view(n, c, h, w).to(x.dtype) / 255)
+
+
 COLOR_FNS = {"brightness": _brightness, "color": _color, "contrast": _contrast, "sharpness": _sharpness,
-             "solarize": _solarize, "posterize": _posterize, "autocontrast": _autocontrast}
+             "solarize": _solarize, "posterize": _posterize, "autocontrast": _autocontrast, "equalize": _equalize}
 
 
 def strong_augment(x: torch.Tensor, g: torch.Generator, n_ops: int = 2, cutout: float = 0.5) -> torch.Tensor:
-    """RandAugment with random magnitudes (FixMatch's variant) plus cutout, on a whole batch at once.
+    """FixMatch's RandAugment (n_ops ops drawn per sample, each applied with probability 0.5 at a random
+    magnitude, in the order drawn) plus cutout, on a whole batch at once.
 
-    Each round draws one op and one magnitude per sample; samples are grouped by op (one sort, one host
-    sync per round) so each colour op runs only on the images that drew it: 4x cheaper on the CPU than
-    computing every op for the whole batch. Geometric ops are gathered into one affine warp per sample.
+    Each round draws one op per sample; samples are grouped by op (one sort, one host sync per round) so each
+    colour op runs only on the images that drew it, and the geometric ops of a round are one affine warp of the
+    images that drew one: 4x cheaper on the CPU than computing every op for the whole batch.
     """
     B = x.shape[0]
     dev = x.device
-    theta = torch.eye(3, device=dev).repeat(B, 1, 1)
+    identity = OPS.index("identity")
     for _ in range(n_ops):
         op = torch.randint(0, len(OPS), (B,), generator=g, device=dev)
+        op = torch.where(torch.rand(B, generator=g, device=dev) < APPLY_P, op, identity)
         mag = _uniform(B, g, dev)
         sign = torch.where(torch.rand(B, generator=g, device=dev) < 0.5, -1.0, 1.0)
         order = op.argsort()
@@ -113,10 +136,13 @@ def strong_augment(x: torch.Tensor, g: torch.Generator, n_ops: int = 2, cutout: 
             fn = COLOR_FNS.get(name)
             if fn is not None and len(idx):
                 out.index_copy_(0, idx, fn(x.index_select(0, idx), mag[idx][:, None, None, None]).clamp(0, 1))
+        n_geo = sum(counts[len(COLOR_OPS):])
+        if n_geo:
+            geo = order[B - n_geo:]  # geometric ops sort last
+            chose = {name: (op[geo] == OPS.index(name)) for name in GEOMETRIC_OPS}
+            theta = _affine(chose, mag[geo] * sign[geo], n_geo, dev)
+            out.index_copy_(0, geo, _warp(x.index_select(0, geo), theta[:, :2]))
         x = out
-        chose = {name: (op == i) for i, name in enumerate(OPS)}
-        theta = theta @ _affine(chose, mag * sign, B, dev)
-    x = _warp(x, theta[:, :2])
     return _cutout(x, g, cutout) if cutout > 0 else x
 
 
@@ -138,12 +164,13 @@ def _warp(x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
 
 
 def _cutout(x: torch.Tensor, g: torch.Generator, frac: float) -> torch.Tensor:
-    """Fill one random square of side frac*H per image with gray (centres may sit near the border)."""
+    """Fill one square of side frac*H (16 px on 32x32, as FixMatch) per image with gray; its centre is uniform
+    over the image, so it may be cut by the border."""
     B, C, H, W = x.shape
-    half_h, half_w = max(1, round(frac * H / 2)), max(1, round(frac * W / 2))
-    cy = torch.randint(0, H, (B,), generator=g, device=x.device)[:, None, None]
-    cx = torch.randint(0, W, (B,), generator=g, device=x.device)[:, None, None]
+    sh, sw = max(1, round(frac * H)), max(1, round(frac * W))
+    y0 = torch.randint(0, H, (B,), generator=g, device=x.device)[:, None, None] - sh // 2
+    x0 = torch.randint(0, W, (B,), generator=g, device=x.device)[:, None, None] - sw // 2
     yy = torch.arange(H, device=x.device)[None, :, None]
     xx = torch.arange(W, device=x.device)[None, None, :]
-    box = ((yy - cy).abs() < half_h) & ((xx - cx).abs() < half_w)
+    box = (yy >= y0) & (yy < y0 + sh) & (xx >= x0) & (xx < x0 + sw)
     return torch.where(box[:, None], torch.full_like(x, GRAY), x)

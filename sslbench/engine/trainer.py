@@ -338,6 +338,8 @@ def run_phase(r: Run, hook: Callable[[], Phase | None]) -> None:
         r.opt.state.clear()
         if r.ema is not None:
             r.ema = EMA(r.model, r.ema.decay)
+    for p in phase.reset:  # e.g. DeepCluster's new cluster head: no momentum left from the old cluster ids
+        r.opt.state.pop(p, None)
     r.events.write("phase", step=r.step, seconds=round(time.time() - t, 3), fresh_start=phase.fresh_start,
                    **phase_event(phase, r.hidden, r.data.n_classes))
 

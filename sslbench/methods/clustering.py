@@ -20,9 +20,9 @@ class KMeansLoss:
     """
 
     def __init__(self, k: int, mode: str, momentum: float = 0.1, lloyd_steps: int = 5, seed: int = 0,
-                 normalize: bool = True, per_element: bool = False):
+                 normalize: bool = True, per_element: bool = False, split_empty: bool = False):
         self.k, self.mode, self.momentum, self.lloyd_steps, self.seed = k, mode, momentum, lloyd_steps, seed
-        self.normalize, self.per_element = normalize, per_element
+        self.normalize, self.per_element, self.split_empty = normalize, per_element, split_empty
         self.centroids: torch.Tensor | None = None  # float32 [k, d]
         self.refits = 0
         self.batch_inertia: torch.Tensor | None = None
@@ -67,7 +67,8 @@ class KMeansLoss:
             if self.centroids is None:
                 g = torch.Generator(feats.device).manual_seed(self.seed)
                 self.centroids = kmeans_pp(feats, self.k, g)
-            self.centroids = lloyd(feats, self.centroids, self.lloyd_steps)
+            g = torch.Generator(feats.device).manual_seed(self.seed + self.refits)
+            self.centroids = lloyd(feats, self.centroids, self.lloyd_steps, g if self.split_empty else None)
         dist, assign = torch.cdist(feats, self.centroids).pow(2).min(1)
         self.last_assign = assign
         return {"inertia": dist.sum().item(), "mean_sq_dist": dist.mean().item(),  # sync: once per epoch
@@ -99,13 +100,20 @@ def kmeans_pp(x: torch.Tensor, k: int, g: torch.Generator) -> torch.Tensor:
     return c.clone()
 
 
-def lloyd(x: torch.Tensor, c: torch.Tensor, steps: int) -> torch.Tensor:
-    """Lloyd iterations on the device; an empty cluster keeps its old centroid."""
+def lloyd(x: torch.Tensor, c: torch.Tensor, steps: int, split: torch.Generator | None = None) -> torch.Tensor:
+    """Lloyd iterations on the device. An empty cluster keeps its old centroid, or with a `split` generator
+    is re-split from a non-empty one drawn by size (both move apart by a small perturbation), as in faiss."""
     for _ in range(steps):
         assign = torch.cdist(x, c).argmin(1)
         sums = torch.zeros_like(c).index_add_(0, assign, x)
-        counts = torch.bincount(assign, minlength=len(c)).float()[:, None]
-        c = torch.where(counts > 0, sums / counts.clamp_min(1), c)
+        counts = torch.bincount(assign, minlength=len(c)).float()
+        c = torch.where(counts[:, None] > 0, sums / counts.clamp_min(1)[:, None], c)
+        if split is not None:
+            for e in (counts == 0).nonzero().flatten().tolist():  # host sync: once per iteration
+                j = int(torch.multinomial(counts, 1, generator=split))
+                eps = 1e-4 * torch.randn(c.shape[1], generator=split, device=c.device)
+                c[e], c[j] = c[j] + eps, c[j] - eps
+                counts[e] = counts[j] = counts[j] / 2
     return c
 
 

@@ -53,6 +53,7 @@ class Phase:
     assign: torch.Tensor | None = None
     labels: bool = False  # assign holds class predictions (scored as pl_acc), not cluster ids (cluster_acc, NMI)
     fresh_start: bool = False  # the method re-initialised the network: the engine resets optimiser state and EMA
+    reset: tuple[torch.nn.Parameter, ...] = ()  # parameters the method re-initialised: their optimiser state goes
 
 
 @dataclass(frozen=True)
