@@ -176,3 +176,15 @@ def test_deepcluster_whitens_splits_empty_clusters_and_restarts_its_head(runs):
     run_phase(r, lambda: r.method.on_epoch_end(r.clock))
     assert not any(p in r.opt.state for p in head), "the new cluster head kept the old head's optimiser state"
     assert any(p in r.opt.state for p in r.model.parameters()), "the backbone's optimiser state must stay"
+
+
+def test_report_001_network_is_as_written_and_augmentation_can_be_off():
+    net = build_model("cnn001", (3, 32, 32), 10)
+    assert sum(p.numel() for p in net.parameters()) == 32_122
+    assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in net.modules())
+    assert any(isinstance(m, torch.nn.Dropout) and m.p == 0.5 for m in net.modules())
+    _, data, _, _, _, batch = _setup("fixmatch", **{"data.augment": "none"})
+    plain = data.normalize(data.images[batch.l_idx].float() / 255)
+    assert torch.equal(batch.x, plain) and torch.equal(batch.u_weak, batch.u_weak2)
+    _, _, _, _, _, augmented = _setup("fixmatch")
+    assert not torch.equal(augmented.x, data.normalize(data.images[augmented.l_idx].float() / 255))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sslbench.core import atomic
+from sslbench.core.schema import MIN_SIDE
 from sslbench.core.errors import ConfigError, suggest
 
 CACHE = Path.home() / ".cache" / "sslbench"
@@ -25,6 +26,7 @@ class DatasetSpec:
     classes: tuple[str, ...]
     files: dict[str, str]
     hflip: bool = False  # whether a horizontal flip preserves the class
+    side: int = 32  # image side in pixels
 
     @property
     def n_train(self) -> int:
@@ -38,19 +40,19 @@ CIFAR = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse"
 
 SPECS: dict[str, DatasetSpec] = {
     # scikit-learn's digits, split 1,437 / 360 stratified with a fixed seed (see sslbench.data.datasets)
-    "digits": DatasetSpec((142, 146, 142, 146, 145, 145, 145, 143, 139, 144), DIGITS, {}),
+    "digits": DatasetSpec((142, 146, 142, 146, 145, 145, 145, 143, 139, 144), DIGITS, {}, side=8),
     "mnist": DatasetSpec((5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949), DIGITS, {
         "MNIST/raw/train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
         "MNIST/raw/train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
         "MNIST/raw/t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
         "MNIST/raw/t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
-    }),
+    }, side=28),
     "fashion-mnist": DatasetSpec((6000,) * 10, FASHION, {
         "FashionMNIST/raw/train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
         "FashionMNIST/raw/train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
         "FashionMNIST/raw/t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
         "FashionMNIST/raw/t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
-    }, hflip=True),
+    }, hflip=True, side=28),
     "cifar10": DatasetSpec((5000,) * 10, CIFAR, {
         **{f"cifar-10-batches-py/data_batch_{i}": md5 for i, md5 in enumerate((
             "c99cafc152244af753f735de768cd75f", "d4bba439e000b95fd0a9bffe97cbabec",
@@ -202,6 +204,11 @@ def check_data(cfg: "Config") -> None:  # noqa: F821 (core.config imports this m
     if method_spec(cfg.method["name"]).min_labels == "classes" and (m < k or per_class_min == 0):
         raise ConfigError(f"M={m} leaves a class of {name} without a labeled image; method {cfg.method['name']} "
                           "needs one of every class")
+    side = d["size"] if name == "folder" else SPECS[name].side
+    need = MIN_SIDE.get(cfg.model["name"], 1)
+    if side < need:
+        raise ConfigError(f"model.name={cfg.model['name']!r} needs images of at least {need}x{need} pixels; "
+                          f"{name}'s are {side}x{side}")
     meth = cfg.method
     if meth.get("fit_on") == "labeled" and m < (meth.get("clusters") or k):
         raise ConfigError(f"fit_on='labeled' fits {meth.get('clusters') or k} clusters to the M={m} labeled images; "

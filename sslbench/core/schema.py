@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sslbench.core.params import Param
 
-MODELS = ("cnn", "convnet4", "fastnet", "wrn28_2", "mlp", "mlp_wn")  # implemented in sslbench/models (a test keeps them equal)
+MODELS = ("cnn", "cnn001", "convnet4", "fastnet", "wrn28_2", "mlp", "mlp_wn")  # implemented in sslbench/models (a test keeps them equal)
+MIN_SIDE = {"cnn001": 14}  # image side a model needs (four unpadded convs and two pools)
 SEED_MAX = 2**32 - 1  # numpy's limit, and far more seeds than anyone sweeps
 
 DATA = (
@@ -16,6 +17,8 @@ DATA = (
     Param("subset", int, 0, "use only the first N training images, e.g. a quick MNIST slice (0: all)", lo=0, hi=10**8),
     Param("val", int, 0, "images held out of train as a validation split (0: evaluate on the test set)", lo=0,
           hi=10**8),
+    Param("augment", str, "weak", "labeled images and weak views: weak (flip + translate, FixMatch's) or none "
+          "(as reports 001 and 002 trained)", choices=("weak", "none")),
     Param("strong_ops", int, 2, "RandAugment ops per strong view", lo=0, hi=8),
     Param("cutout", float, 0.5, "cutout square side as a fraction of the image side (strong view)", lo=0.0, hi=1.0),
     Param("size", int, 32, "image side for the folder dataset (resized)", lo=8, hi=512),

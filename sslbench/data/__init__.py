@@ -40,5 +40,5 @@ def prepare(cfg: Config, device: torch.device) -> tuple[DeviceData, torch.Tensor
     pad = max(1, round(h * 0.125))  # FixMatch's translate-by-12.5% (4 px on 32x32, 1 px on 8x8)
     on = lambda t: t.to(device)  # noqa: E731
     data = DeviceData(ds.name, ds.classes, on(images), on(visible), on(labeled), on(unlabeled), on(eval_images),
-                      on(eval_labels), eval_split, on(mean), on(std), ds.hflip, pad)
+                      on(eval_labels), eval_split, on(mean), on(std), ds.hflip, pad, d["augment"] == "weak")
     return data, on(labels)

@@ -31,6 +31,7 @@ class DeviceData:
     std: torch.Tensor
     hflip: bool
     pad: int  # weak-augmentation translation in pixels
+    augment: bool = True  # False: labeled images and weak views go in un-augmented (data.augment = "none")
 
     @property
     def n_classes(self) -> int:
@@ -110,13 +111,13 @@ class Batch:
     def u_weak(self) -> torch.Tensor:
         """float [uB, C, H, W] weak view of the unlabeled images."""
         self.images_seen += len(self.u_idx)
-        return self.data.normalize(weak_augment(self._u01, self.g, self.data.pad, self.data.hflip))
+        return self.data.normalize(self._weak_view(self._u01))
 
     @cached_property
     def u_weak2(self) -> torch.Tensor:
         """float [uB, C, H, W] a second, independent weak view (Pi-model, Mean Teacher)."""
         self.images_seen += len(self.u_idx)
-        return self.data.normalize(weak_augment(self._u01, self.g, self.data.pad, self.data.hflip))
+        return self.data.normalize(self._weak_view(self._u01))
 
     @cached_property
     def u_strong(self) -> torch.Tensor:
@@ -146,5 +147,9 @@ class Batch:
         return self.data.images[self.u_idx].float().div_(255)
 
     def _weak(self, idx: torch.Tensor) -> torch.Tensor:
-        x = self.data.images[idx].float().div_(255)
-        return self.data.normalize(weak_augment(x, self.g, self.data.pad, self.data.hflip))
+        return self.data.normalize(self._weak_view(self.data.images[idx].float().div_(255)))
+
+    def _weak_view(self, x01: torch.Tensor) -> torch.Tensor:
+        if not self.data.augment:
+            return x01.clone()
+        return weak_augment(x01, self.g, self.data.pad, self.data.hflip)

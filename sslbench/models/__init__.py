@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from sslbench.models.base import Classifier
-from sslbench.models.cnn import ConvNet4, SmallCNN
+from sslbench.models.cnn import ConvNet4, ReportCNN, SmallCNN
 from sslbench.models.fastnet import FastNet
 from sslbench.models.mlp import MLP
 from sslbench.models.mlp_wn import MLPWN
@@ -18,6 +18,7 @@ from sslbench.models.wrn import WideResNet
 MODELS: dict[str, tuple[Callable[..., Classifier], str]] = {
     "cnn": (SmallCNN, "the reports' small CNN: conv32, conv64, fc512, fc100 (features), fcK"),
     "convnet4": (ConvNet4, "the reports' 4-conv ClassificationNet"),
+    "cnn001": (ReportCNN, "report 001's CNN as written: 4 convs without padding or BN, dropout, fc 32 (32k params)"),
     "fastnet": (FastNet, "fast small ResNet-style net that pools early (default)"),
     "wrn28_2": (WideResNet, "WRN-28-2, the FixMatch reference network (1.5M parameters)"),
     "mlp": (MLP, "two hidden layers on raw pixels"),

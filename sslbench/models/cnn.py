@@ -35,3 +35,21 @@ class ConvNet4(Classifier):
             nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2 * w, 128), nn.ReLU(inplace=True),
         )
         self.head = nn.Linear(128, k)
+
+
+class ReportCNN(Classifier):
+    """Report 001's CNN exactly as written: conv 16, conv 32 (no padding), pool, conv 32, conv 16, pool, dropout
+    0.5, fc 32 (features), fc K; no batch norm. 32,122 parameters on 32x32 RGB."""
+
+    def __init__(self, in_ch: int, size: int, k: int, width: int | None = None):
+        super().__init__()
+        w = width or 16
+        side = ((size - 4) // 2 - 4) // 2
+        self.body = nn.Sequential(
+            nn.Conv2d(in_ch, w, 3), nn.ReLU(inplace=True), nn.Conv2d(w, 2 * w, 3), nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+            nn.Conv2d(2 * w, 2 * w, 3), nn.ReLU(inplace=True), nn.Conv2d(2 * w, w, 3), nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+            nn.Flatten(), nn.Dropout(0.5), nn.Linear(w * side * side, 32), nn.ReLU(inplace=True),
+        )
+        self.head = nn.Linear(32, k)
