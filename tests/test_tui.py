@@ -145,3 +145,26 @@ async def test_quitting_the_app_leaves_the_run_going(store):
     app = SSLBenchApp(store)
     async with app.run_test(size=(120, 30)) as pilot:
         await wait_until(pilot, lambda: "finished" in table_text(app))
+
+
+async def test_a_sweep_with_one_m_so_far_shows_instead_of_crashing(store):
+    """Issue: ctrl+p > latest sweep exited the app (plotext's log axis on a single M)."""
+    import json
+
+    from sslbench.tui.screens.compare import SweepScreen
+
+    make_run(store, "r-sup", "supervised", m=50, status="running")  # nothing finished yet: no point to draw
+    make_run(store, "r-fix", "fixmatch", m=50, status="running")
+    d = store / "_sweeps" / "one-m"
+    d.mkdir(parents=True)
+    (d / "sweep.json").write_text(json.dumps({"id": "one-m", "created": 1.0, "cells": {
+        "supervised/m50/s0": "r-sup", "fixmatch/m50/s0": "r-fix", "fixmatch/m100/s0": "r-missing"}}))
+    app = SSLBenchApp(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause(0.3)
+        app.action_sweep()
+        await pilot.pause(0.5)
+        assert isinstance(app.screen, SweepScreen) and app.is_running
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause(0.3)
+        assert app.is_running

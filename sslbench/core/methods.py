@@ -96,9 +96,10 @@ SPECS: dict[str, MethodSpec] = {s.name: s for s in (
         Param("code_dim", int, 32, "autoencoder: code size", lo=2, hi=4096),
         Param("pretrain_epochs", int, 5, "autoencoder: epochs of reconstruction training before clustering",
               lo=1, hi=10000),
-        MAPPING,
-        Param("fit_on", str, "all", "all: fit K-means on every embedding; labeled: fit on the M labeled ones and "
-              "predict the rest (report 001's Model B)", choices=("all", "labeled")),
+        Param("mapping", str, "majority", "cluster -> class: majority vote of the labeled images in it (the "
+              "report's) or one-to-one (hungarian)", choices=("majority", "hungarian")),
+        Param("fit_on", str, "labeled", "labeled: fit K-means on the M labeled embeddings and predict the rest "
+              "(report 001's Model B); all: fit on every embedding", choices=("labeled", "all")),
         Param("clusters", int, 0, "number of clusters (0: the number of classes)", lo=0, hi=10000),
         Param("weight", float, 0.1, "per-sample weight of pseudo-labeled images (the report used 0.1)", lo=0.0,
               hi=1e6))),

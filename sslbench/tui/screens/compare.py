@@ -79,7 +79,7 @@ class SweepScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield MetricChart("final test accuracy % versus M (log)", percent=True, id="sweep-chart")
+        yield MetricChart("final test accuracy % versus M (log)", percent=True, log_x=True, id="sweep-chart")
         yield Static(id="sweep-table")
         yield Footer()
 
@@ -94,8 +94,6 @@ class SweepScreen(Screen):
                   for m in methods}
         chart = self.query_one("#sweep-chart", MetricChart)
         chart.set_series(series)
-        if ms and min(ms) > 0:
-            chart.plt.xscale("log")
         t = Table("M", *methods, box=None, header_style="bold")
         for x in ms:
             t.add_row(str(x), *[mean_spread(cells.get((m, x))) for m in methods])

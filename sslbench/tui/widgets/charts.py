@@ -12,10 +12,11 @@ Series = dict[str, tuple[list[float], list[float]]]
 class MetricChart(PlotextPlot):
     """One chart of several named series. Each widget owns its figure (self.plt), never plotext's module."""
 
-    def __init__(self, title: str, *, log_y: bool = False, smoothed: bool = False, percent: bool = False,
-                 empty: str = "no data yet", **kw):
+    def __init__(self, title: str, *, log_y: bool = False, log_x: bool = False, smoothed: bool = False,
+                 percent: bool = False, empty: str = "no data yet", **kw):
         super().__init__(**kw)
         self.title, self.log_y, self.smoothed, self.percent, self.empty = title, log_y, smoothed, percent, empty
+        self.log_x = log_x
         self.series: Series = {}
 
     def set_series(self, series: Series) -> None:
@@ -30,6 +31,7 @@ class MetricChart(PlotextPlot):
         plt.title(self.title)
         width = max(self.size.width, 20)
         drawn = False
+        all_x: set[float] = set()
         for name, (xs, ys) in self.series.items():
             if not xs:
                 continue
@@ -47,11 +49,24 @@ class MetricChart(PlotextPlot):
             else:
                 plt.plot(tx, ty, label=name, marker="braille")
             drawn = True
+            all_x.update(tx)
         if drawn and self.log_y:
             plt.yscale("log")
+        # a log x axis needs drawn points spanning a range: plotext fails without (None ticks, one value)
+        if drawn and self.log_x and len(all_x) >= 2 and min(all_x) > 0:
+            plt.xscale("log")
         if not drawn:
             plt.title(f"{self.title}: {self.empty}")
         self.refresh()
+
+    def render(self):
+        """The figure; if plotext cannot draw it (too little data for a log axis...), one line saying so."""
+        try:
+            return super().render()
+        except Exception as e:  # plotext raises assorted errors on degenerate ranges; never take the app down
+            from rich.text import Text
+
+            return Text(f"{self.title}: cannot draw this yet ({type(e).__name__}); too little data?", style="dim")
 
     def on_resize(self) -> None:
         self.replot()
