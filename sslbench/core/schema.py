@@ -19,6 +19,8 @@ DATA = (
           hi=10**8),
     Param("augment", str, "weak", "labeled images and weak views: weak (flip + translate, FixMatch's) or none "
           "(as reports 001 and 002 trained)", choices=("weak", "none")),
+    Param("inputs", str, "standardize", "standardize: per-channel mean and std of the training images; unit: "
+          "pixels / 255 only (report 001)", choices=("standardize", "unit")),
     Param("strong_ops", int, 2, "RandAugment ops per strong view", lo=0, hi=8),
     Param("cutout", float, 0.5, "cutout square side as a fraction of the image side (strong view)", lo=0.0, hi=1.0),
     Param("size", int, 32, "image side for the folder dataset (resized)", lo=8, hi=512),

@@ -36,6 +36,8 @@ def prepare(cfg: Config, device: torch.device) -> tuple[DeviceData, torch.Tensor
     visible[labeled] = labels[labeled]
     x = images.float().div(255)
     mean, std = x.mean((0, 2, 3)).view(1, -1, 1, 1), x.std((0, 2, 3)).view(1, -1, 1, 1)
+    if d["inputs"] == "unit":  # [0, 1] pixels, as report 001 fed its network
+        mean, std = torch.zeros_like(mean), torch.ones_like(std)
     h = images.shape[-1]
     pad = max(1, round(h * 0.125))  # FixMatch's translate-by-12.5% (4 px on 32x32, 1 px on 8x8)
     on = lambda t: t.to(device)  # noqa: E731
