@@ -49,7 +49,7 @@ def loop(dataset: str, method: str, model: str, width: int, data_dir: str, steps
     """Median images/s the trainer reports over its batch events (evaluation excluded)."""
     cfg = config.resolve({"data": {"dataset": dataset, "m": 4000, "dir": data_dir}, "method": {"name": method},
                           "model": {"name": model, "width": width},
-                          "train": {"steps": steps, "batch": b, "mu": mu, "eval_every": 10**9, "log_every": 5}})
+                          "train": {"steps": steps, "batch": b, "mu": mu, "eval_every": 10**8, "log_every": 5}})
     with tempfile.TemporaryDirectory() as tmp:
         d = new_run(Path(tmp), cfg)
         train(cfg, d)
