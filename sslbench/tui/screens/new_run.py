@@ -106,7 +106,8 @@ class NewRunScreen(Screen):
     def _row(self, label: str, help_text: str, widget: Any) -> Vertical:
         wid = widget.id or label
         return Vertical(Horizontal(Label(label, classes="field-label"), widget, classes="field-row"),
-                        Static(help_text, classes="field-help"), Static("", classes="field-error", id=f"err-{wid}"),
+                        Static(help_text, classes="field-help", markup=False),
+                        Static("", classes="field-error", id=f"err-{wid}"),
                         classes="field")
 
     def _widget(self, sec: str, p: Param, choices: list[str] | None = None) -> Any:
