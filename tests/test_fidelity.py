@@ -74,15 +74,23 @@ def test_self_training_retrains_a_fresh_network_with_the_reports_weights(runs):
                  train__log_every=1)
     phases = [e for e in evs if e["kind"] == "phase" and e["name"] == "pseudo_labels"]
     assert len(phases) == 1 and phases[0]["fresh_start"]
-    # digits: 1,387 unlabeled / (32 x 7) -> 7 steps an epoch, 300 steps ~ 43 epochs; the supervised model
-    # gets 43 epochs over the 50 labeled images, 2 batches each
-    epochs = round(300 / math.ceil(1387 / (32 * 7)))
-    assert phases[0]["step"] == epochs * math.ceil(50 / 32)
+    assert phases[0]["step"] == 150  # a run budgeted in steps: the supervised model gets an equal share
     after = [e for e in evs if e["kind"] == "batch" and e["step"] > phases[0]["step"]]
     m, n = 50, 50 + 1387
     assert after[0]["weight"]["supervised"] == m / n
     assert math.isclose(after[0]["weight"]["pseudo"], 0.1 * 1387 / n)
     assert s["final_top1"] > 0.6
+
+
+def test_self_training_in_epochs_gives_the_supervised_stage_the_standalone_budget(runs):
+    # 40 epochs over the pool; the supervised model gets 40 epochs over the 50 labeled images (2 batches each),
+    # what `--method supervised` with the same settings trains for
+    s, evs = run(runs, "quickstart", method__name="self_training", train__steps=0, train__epochs=40,
+                 train__eval_every=10**6)
+    sup, _ = run(runs, "quickstart", method__name="supervised", train__steps=0, train__epochs=40,
+                 train__eval_every=10**6)
+    (phase,) = [e for e in evs if e["kind"] == "phase"]
+    assert phase["step"] == 40 * math.ceil(50 / 32) == sup["total_steps"]
 
 
 def test_self_training_reinitialises_the_network_at_the_switch():

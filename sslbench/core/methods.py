@@ -80,7 +80,8 @@ SPECS: dict[str, MethodSpec] = {s.name: s for s in (
     MethodSpec("self_training", "Self-training (report 001's Model C): a supervised model labels the pool, then a "
                "fresh network trains on labeled + pseudo-labeled images.", (
         Param("teacher_epochs", int, 0, "epochs over the labeled set that train the supervised model before it "
-              "labels the pool (0: as many as the run has, the standalone supervised run's budget)", lo=0, hi=10**6),
+              "labels the pool (0: with train.epochs, as many as the run has, the standalone supervised run's "
+              "budget; with train.steps, an equal share of the steps)", lo=0, hi=10**6),
         Param("rounds", int, 1, "labelling rounds after the supervised stage, each by the latest model and "
               "followed by a fresh network", lo=1, hi=100),
         Param("tau", float, 0.0, "label only predictions at least this confident (0: all, as the report)", lo=0.0,

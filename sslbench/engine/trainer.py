@@ -164,7 +164,7 @@ class Run:
     @property
     def clock(self) -> Clock:
         """Where training stands, for the method's hooks."""
-        return Clock(self.step, self.total, self.epoch_len)
+        return Clock(self.step, self.total, self.epoch_len, 0 if self.cfg.train["steps"] else self.cfg.train["epochs"])
 
 
 def train(cfg: Config, run_dir: Path, resume: bool = False, listener: Callable[[dict], None] | None = None,

@@ -63,6 +63,7 @@ class Clock:
     step: int  # optimiser steps done so far
     total_steps: int
     steps_per_epoch: int
+    budget_epochs: int = 0  # train.epochs when the run is budgeted in epochs; 0 when in steps
 
     @property
     def epoch(self) -> int:

@@ -2,9 +2,9 @@
 unlabeled image with its argmax prediction, then train a *fresh* network on one mixed set where each
 pseudo-labeled image weighs `weight` (0.1) and each labeled one 1.
 
-Stage lengths: the supervised stage runs `teacher_epochs` epochs over the labeled set (by default as many
-epochs as the whole run has, which is what the standalone supervised run gets); the rest of the run is split
-between `rounds` retraining stages. The mixed set is drawn as a labeled batch plus an unlabeled batch, so
+Stage lengths: the supervised stage runs `teacher_epochs` epochs over the labeled set (by default, when the
+run is budgeted in epochs, as many as the run has, which is what the standalone supervised run gets; when it
+is budgeted in steps, an equal share); the rest of the run is split between `rounds` retraining stages. The mixed set is drawn as a labeled batch plus an unlabeled batch, so
 the two terms are weighted by their shares of the mixed set, M/N and weight * (N - M)/N: in expectation
 the same loss as the report's per-image weighted batch mean over one shuffled set.
 """
@@ -32,10 +32,15 @@ class SelfTraining(Method):
         self.kept = 0
 
     def switch_steps(self, clock: Clock, batch: int) -> list[int]:
-        """Steps after which the pool is (re)labelled: the end of the supervised stage, then each round's."""
-        epochs = max(1, round(clock.total_steps / clock.steps_per_epoch))
-        teacher = (self.p["teacher_epochs"] or epochs) * math.ceil(len(self.data.labeled_idx) / batch)
-        teacher = min(teacher, clock.total_steps - 1)
+        """Steps after which the pool is (re)labelled: the end of the supervised stage, then each round's.
+
+        The supervised stage runs teacher_epochs over the labeled set; by default, in a run budgeted in epochs,
+        as many epochs as the run has (what the standalone supervised run gets), and in a run budgeted in
+        steps an equal share (rounds + 1 equal stages)."""
+        per_epoch = math.ceil(len(self.data.labeled_idx) / batch)
+        epochs = self.p["teacher_epochs"] or clock.budget_epochs
+        teacher = epochs * per_epoch if epochs else clock.total_steps // (self.p["rounds"] + 1)
+        teacher = max(1, min(teacher, clock.total_steps - 1))
         rest = clock.total_steps - teacher
         return [teacher + (rest * r) // self.p["rounds"] for r in range(self.p["rounds"])]
 
