@@ -292,7 +292,7 @@ def loop(r: Run, stop: process.StopFlag, started: float) -> str:
         if r.ema is not None:
             r.ema.update(r.model)
         r.step += 1
-        run_phase(r, lambda: r.method.after_step(r.clock))
+        record_phase(r, r.method.after_step(r.clock), time.time())  # per step: no autocast context, no timing
         meter.add(out, r.hidden, batch.u_idx, batch.images_seen)
 
         if r.step % r.log_every == 0 or r.step == r.total:
@@ -329,10 +329,15 @@ def write_batch(r: Run, meter: Meter, images_per_s: float | None) -> None:
 
 
 def run_phase(r: Run, hook: Callable[[], Phase | None]) -> None:
-    """Run a method hook (K-means refit, relabelling...) and log it as a phase event."""
+    """Run a per-epoch method hook (K-means refit, relabelling...) under autocast and record its phase."""
     t = time.time()
     with r.amp():
         phase = hook()
+    record_phase(r, phase, t)
+
+
+def record_phase(r: Run, phase: Phase | None, t: float) -> None:
+    """Apply what a phase asks of the engine (fresh optimiser state) and log it as a phase event."""
     if phase is None:
         return
     if phase.fresh_start:  # a re-initialised network starts with no optimiser memory and a new average

@@ -16,8 +16,8 @@ import math
 import torch
 
 from sslbench.data import Batch
-from sslbench.methods.common import (Clock, Method, Out, Phase, PseudoLabelTable, cross_entropy, forward_views,
-                                     reinitialise)
+from sslbench.methods.common import (Clock, Method, Out, Phase, PseudoLabelTable, cross_entropy, embed,
+                                     forward_views, reinitialise)
 
 
 class SelfTraining(Method):
@@ -62,10 +62,7 @@ class SelfTraining(Method):
             return None
         pool = self.data.unlabeled_idx
         with torch.no_grad():
-            self.model.eval()
-            probs = torch.cat([self.model(self.data.plain(c)).float().softmax(-1) for c in pool.split(1024)])
-            self.model.train()
-        conf, pred = probs.max(1)
+            conf, pred = self.model.head(embed(self.model, self.data, pool)).float().softmax(-1).max(1)
         kept = conf >= self.p["tau"]
         self.table.labels.fill_(-1)
         self.table.labels[pool[kept]] = pred[kept]
