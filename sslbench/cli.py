@@ -1,6 +1,6 @@
 """Command line: `sslbench` opens the workbench; run / sweep / runs / report / presets / methods / stop / download.
 
-Only this module turns ConfigError (and click's usage errors) into one `error:` line on stderr and exit
+Only this module turns ConfigError (and typer's usage errors) into one `error:` line on stderr and exit
 status 2. The listing commands (runs, report, presets, methods) stand on the torch-free core alone.
 """
 
@@ -13,7 +13,6 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, Optional
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -393,7 +392,7 @@ def main() -> None:
     """Console entry point: usage errors become one `error:` line and exit 2, like ours."""
     try:
         code = app(standalone_mode=False)
-    except (click.exceptions.Abort, typer.Abort):
+    except typer.Abort:  # click's Abort, or the one of typer's vendored click
         sys.stderr.write("error: aborted\n")
         sys.exit(130)
     except Exception as e:

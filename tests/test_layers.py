@@ -138,3 +138,23 @@ def test_user_presets_shadow_shipped_ones(tmp_path):
     assert "my own quickstart" in listed and "mine" in listed
     r = sslbench("run", "--preset", "quickstart", "--dry-run", env=env)
     assert r.returncode == 0 and "steps = 7" in r.stdout
+
+
+def test_every_third_party_import_is_a_declared_dependency():
+    """A module the tests happen to have (click came in through ray) must not stand in for a declared one:
+    the README's main command runs without the test extras."""
+    import tomllib
+
+    declared = " ".join(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]).lower()
+    distribution = {"PIL": "pillow", "sklearn": "scikit-learn", "textual_plotext": "textual-plotext",
+                    "tomli_w": "tomli-w"}
+    optional = {"torchvision", "ray", "matplotlib"}  # extras, imported only where they are used
+    missing = set()
+    for f in PKG.rglob("*.py"):
+        for mod in _imports_of(f):
+            top = mod.split(".")[0]
+            if top in sys.stdlib_module_names or top in ("sslbench", "__future__") or top in optional:
+                continue
+            if distribution.get(top, top).lower() not in declared:
+                missing.add(f"{f.relative_to(ROOT)}: {top}")
+    assert not missing, sorted(missing)
