@@ -376,16 +376,37 @@ def methods(name: Annotated[Optional[str], typer.Argument(help="show this method
 
 @app.command()
 def download(dataset: Annotated[str, typer.Argument(help="mnist, fashion-mnist or cifar10")],
-             data_dir: Annotated[Optional[str], typer.Option("--data-dir", help="where to put it")] = None) -> None:
-    """Download a standard dataset with torchvision (needs `pip install 'sslbench[vision]'` and a network)."""
-    from sslbench.data.datasets import download as dl
+             data_dir: Annotated[Optional[str], typer.Option("--data-dir", help="where to put it")] = None,
+             mirror: Annotated[str, typer.Option("--mirror", help="fetch the files by name from this base URL "
+                                                 "(default: $SSLBENCH_MIRROR, else the standard URLs)")] = "") -> None:
+    """Download a standard dataset from its usual URLs (md5-checked, resumable; no torchvision needed)."""
+    from sslbench.download import download as dl
 
     root = config.data_dir(data_dir or "")
     try:
-        dl(dataset, root)
+        dl(dataset, root, mirror)
     except ConfigError as e:
         fail(str(e))
     print(f"{dataset} is in {root}")
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="run id (or unambiguous prefix) or sweep id")],
+    to: Annotated[str, typer.Option("--to", help="tensorboard, csv, json, png or svg")],
+    out_dir: Annotated[Path, typer.Argument(help="directory to write into (created if missing)")],
+    runs_dir: RunsDir = None,
+) -> None:
+    """Export a run's or a sweep's curves, confusion matrices and accuracy versus M for other tools."""
+    from sslbench.export import export as do_export
+
+    try:
+        written = do_export(root_of(ctx, runs_dir), name, to, out_dir)
+    except ConfigError as e:
+        fail(str(e))
+    for p in written:
+        print(p)
 
 
 def main() -> None:

@@ -150,23 +150,9 @@ def show_sweep(root: Path, state: dict, console: Console) -> Path:
 def _figure(rows: list[dict], path: Path) -> None:
     """A PNG of accuracy versus M where matplotlib is installed (it is optional)."""
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as mpl
+        import matplotlib  # noqa: F401
     except ImportError:
         return
-    methods, ms, cells = accuracy_table(rows)
-    fig, ax = mpl.subplots(figsize=(6, 4))
-    for meth in methods:
-        pts = [(m, *mean_std(cells[(meth, m)])) for m in ms if (meth, m) in cells]
-        if pts:
-            ax.errorbar([p[0] for p in pts], [100 * p[1] for p in pts], [100 * p[2] for p in pts], label=meth,
-                        marker="o", capsize=3)
-    ax.set_xscale("log")
-    ax.set_xlabel("M (labeled images)")
-    ax.set_ylabel("test top-1 (%)")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    mpl.close(fig)
+    from sslbench.export import accuracy_figure
+
+    accuracy_figure(rows, path)

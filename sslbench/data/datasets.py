@@ -15,7 +15,6 @@ import numpy as np
 import torch
 
 from sslbench.core.datasets import DIGITS, SPECS, check_files, folder_classes, folder_images, folder_test_count
-from sslbench.core.errors import ConfigError
 
 
 @dataclass
@@ -102,16 +101,3 @@ def _folder(root: Path, size: int, skip_bad: bool) -> Dataset:
     n_test = folder_test_count(len(y))
     te, tr = perm[:n_test], perm[n_test:]
     return Dataset("folder", folder_classes(root), x[tr], y[tr], x[te], y[te], True)
-
-
-def download(name: str, root: Path) -> None:
-    """Fetch a standard dataset with torchvision (optional extra) into root, in its usual layout."""
-    try:
-        import torchvision.datasets as tvd
-    except Exception as e:  # torchvision missing, or built for another torch
-        raise ConfigError(f"download needs torchvision (pip install 'sslbench[vision]'): {e}") from None
-    cls = {"mnist": tvd.MNIST, "fashion-mnist": tvd.FashionMNIST, "cifar10": tvd.CIFAR10}.get(name)
-    if cls is None:
-        raise ConfigError(f"{name} cannot be downloaded")
-    for train in (True, False):
-        cls(str(root), train=train, download=True)
