@@ -24,7 +24,7 @@ from sslbench.core.methods import SPECS, method_spec
 from sslbench.core.presets import list_presets, read_toml, sweep_grid
 from sslbench.core.schema import RESUMABLE
 
-app = typer.Typer(add_completion=False, no_args_is_help=False, rich_markup_mode=None,
+app = typer.Typer(add_completion=True, no_args_is_help=False, rich_markup_mode=None,
                   help="sslbench: semi-supervised image classification workbench. With no command, opens the TUI.")
 runs_app = typer.Typer(help="List, show and remove saved runs.", rich_markup_mode=None)
 app.add_typer(runs_app, name="runs")
@@ -35,6 +35,14 @@ RunsDir = Annotated[Optional[str], typer.Option("--runs-dir", help="run store (d
 JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
 SUMMARY_KEYS = ("id", "name", "status", "dataset", "method", "m", "model", "seed", "step", "total_steps", "best_top1",
                 "final_top1", "final_top5", "wall_s", "images_per_s", "started", "ended", "error", "tags", "sweep")
+
+
+def _complete_preset(incomplete: str) -> list[str]:
+    return [p.stem for p in list_presets() if p.stem.startswith(incomplete)]
+
+
+def _complete_method(incomplete: str) -> list[str]:
+    return [m for m in SPECS if m.startswith(incomplete)]
 
 
 def fail(msg: str) -> NoReturn:
@@ -101,9 +109,11 @@ def check_device(cfg: config.Config) -> None:
 @app.command()
 def run(
     ctx: typer.Context,
-    preset: Annotated[Optional[str], typer.Option("--preset", "-p", help="preset name or TOML path")] = None,
+    preset: Annotated[Optional[str], typer.Option("--preset", "-p", help="preset name or TOML path",
+                                                  autocompletion=_complete_preset)] = None,
     dataset: Annotated[Optional[str], typer.Option("--dataset", "-d", help="dataset (overrides the preset)")] = None,
-    method: Annotated[Optional[str], typer.Option("--method", help="method (overrides the preset)")] = None,
+    method: Annotated[Optional[str], typer.Option("--method", help="method (overrides the preset)",
+                                                  autocompletion=_complete_method)] = None,
     m: Annotated[Optional[int], typer.Option("--m", "-m", help="number of labeled images M")] = None,
     set_: Annotated[list[str], typer.Option("--set", "-s", help="override any field: key=value (repeatable)")] = [],
     data_dir: Annotated[Optional[str], typer.Option("--data-dir", help="data directory")] = None,
@@ -171,7 +181,8 @@ def _ints(text: str, what: str) -> list[int]:
 @app.command()
 def sweep(
     ctx: typer.Context,
-    preset: Annotated[str, typer.Option("--preset", "-p", help="preset name or TOML path")],
+    preset: Annotated[str, typer.Option("--preset", "-p", help="preset name or TOML path",
+                                        autocompletion=_complete_preset)],
     methods: Annotated[str, typer.Option("--methods", help="comma-separated methods (default: the preset's [sweep])")] = "",
     m: Annotated[str, typer.Option("--m", help="comma-separated values of M (default: the preset's [sweep])")] = "",
     seeds: Annotated[str, typer.Option("--seeds", help="comma-separated seeds (default: the preset's, or 0)")] = "",
@@ -179,7 +190,9 @@ def sweep(
     set_: Annotated[list[str], typer.Option("--set", "-s", help="override any field: key=value (repeatable)")] = [],
     data_dir: Annotated[Optional[str], typer.Option("--data-dir", help="data directory")] = None,
     name: Annotated[str, typer.Option("--name", help="sweep id (default: derived from the grid)")] = "",
-    executor: Annotated[str, typer.Option("--executor", help="local or ray")] = "local",
+    executor: Annotated[str, typer.Option("--executor", help="local, ray or slurm (submitit)")] = "local",
+    slurm: Annotated[list[str], typer.Option("--slurm", help="a submitit parameter for --executor slurm, e.g. "
+                                             "partition=gpu or timeout_min=240 (repeatable)")] = [],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="validate every cell and print the plan; create nothing")] = False,
     runs_dir: RunsDir = None,
 ) -> None:
@@ -188,8 +201,15 @@ def sweep(
 
     root = root_of(ctx, runs_dir)
     try:
-        if executor not in ("local", "ray"):
-            raise ConfigError(f"--executor {executor!r} must be local or ray")
+        if executor not in ("local", "ray", "slurm"):
+            raise ConfigError(f"--executor {executor!r} must be local, ray or slurm")
+        if slurm and executor != "slurm":
+            raise ConfigError("--slurm parameters need --executor slurm")
+        from sslbench.runs import slurm_executor
+
+        slurm_params = slurm_executor.parse_params(slurm)
+        if executor == "slurm":
+            slurm_executor.check(slurm_params)
         if not 1 <= jobs <= 256:
             raise ConfigError(f"--jobs={jobs} must be between 1 and 256")
         grid = sweep_grid(preset)
@@ -225,7 +245,7 @@ def sweep(
             last = status
 
     try:
-        state = sw.run_sweep(root, sid, preset, cells, jobs, executor, update)
+        state = sw.run_sweep(root, sid, preset, cells, jobs, executor, update, slurm_params)
     except ConfigError as e:
         fail(str(e))
     if not state.get("finished"):

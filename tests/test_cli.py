@@ -152,3 +152,23 @@ def test_stop_never_signals_a_process_that_is_not_the_runs_worker(runs):
         assert bystander.poll() is None, "stop killed an unrelated process"
     finally:
         bystander.kill()
+
+
+def test_shell_completion_offers_commands_presets_and_methods():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = Path(sys.executable).parent / "sslbench"
+
+    def complete(words: str) -> list[str]:
+        env = {**os.environ, "_SSLBENCH_COMPLETE": "complete_bash", "COMP_WORDS": words,
+               "COMP_CWORD": str(len(words.split()) - 1)}
+        return subprocess.run([str(exe)], env=env, capture_output=True, text=True, timeout=60).stdout.split()
+
+    assert {"export", "download"} <= set(complete("sslbench ex")) | set(complete("sslbench do"))
+    assert complete("sslbench run --preset mnist-fix") == ["mnist-fixmatch"]
+    assert set(complete("sslbench run --method fixm")) == {"fixmatch", "fixmatch_kmeans"}
+    version = subprocess.run([str(exe), "--version"], capture_output=True, text=True, timeout=60)
+    assert version.returncode == 0 and version.stdout.startswith("sslbench ")

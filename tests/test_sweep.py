@@ -83,3 +83,37 @@ def test_sweep_runs_on_a_local_ray_instance(runs):
     assert state["id"] == "on-ray" and len(rows) == 2 and all(x["status"] == "finished" for x in rows)
     assert all(x["final_top1"] > 0.2 for x in rows)
     shutil.rmtree(short, ignore_errors=True)
+
+
+def test_sweep_runs_as_slurm_jobs_through_submitits_local_executor(runs):
+    import os
+
+    import pytest
+
+    pytest.importorskip("submitit")
+    env = {**os.environ, "SSLBENCH_SLURM_CLUSTER": "local"}
+    r = sslbench("sweep", "--preset", "quickstart", "--methods", "supervised", "--m", "20,50", "--set",
+                 "train.steps=30", "--set", "train.eval_every=30", "--set", "train.threads=1", "--executor", "slurm",
+                 "--slurm", "timeout_min=10", "--name", "on-slurm", runs_dir=runs, timeout=600, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    state = list_sweeps(runs)[0]
+    rows = results(runs, state)
+    assert state["id"] == "on-slurm" and len(rows) == 2 and all(x["status"] == "finished" for x in rows)
+    assert all(x["final_top1"] > 0.2 for x in rows)
+    assert set(state["jobs"]) == {x["id"] for x in rows}  # each cell was a submitit job
+    for x in rows:  # each cell's run directory is a local run's: same files, events the workbench reads
+        assert {"config.toml", "summary.json", "events.jsonl", "log.txt"} <= {p.name for p in (runs / x["id"]).iterdir()}
+    assert (runs / "_sweeps" / "on-slurm" / "submitit").is_dir()
+
+
+def test_slurm_without_sbatch_or_with_bad_params_is_one_line(runs):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "SSLBENCH_SLURM_CLUSTER"}
+    base = ["sweep", "--preset", "quickstart", "--methods", "supervised", "--m", "20"]
+    for extra, words in ((["--executor", "slurm"], "no sbatch on PATH"),
+                         (["--slurm", "partition=gpu"], "need --executor slurm"),
+                         (["--executor", "slurm", "--slurm", "oops"], "key=value")):
+        r = sslbench(*base, *extra, runs_dir=runs, env=env)
+        assert r.returncode == 2 and words in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert not (runs / "_sweeps").exists() or not any((runs / "_sweeps").iterdir())

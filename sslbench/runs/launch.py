@@ -29,6 +29,14 @@ def worker_env(threads: int = 0, extra: dict[str, str] | None = None) -> dict[st
     return env
 
 
+def train_cell(run_dir: str, resume: bool) -> int:
+    """Train run_dir in a child process, output appended to its log.txt; the exit status. What a Ray task or a
+    Slurm job runs on whichever node holds it (the run store must be on a filesystem every node sees)."""
+    with open(Path(run_dir) / "log.txt", "ab") as log:
+        return subprocess.run(worker_command(Path(run_dir), resume), stdout=log, stderr=subprocess.STDOUT,
+                              env=worker_env()).returncode
+
+
 def launch(run_dir: Path, resume: bool = False, threads: int = 0, env: dict[str, str] | None = None) -> int:
     """Start a worker for run_dir in its own session; returns its pid. Output goes to RUN_DIR/log.txt; the
     worker ignores the launcher's SIGHUP (new session), so an SSH drop or quitting the app leaves it running."""

@@ -8,22 +8,16 @@ sees. RAY_ADDRESS picks the cluster; without it a local instance starts.
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sslbench.core.atomic import write_json
 from sslbench.core.errors import ConfigError
-from sslbench.core.store import new_run, update_summary
+from sslbench.core.store import update_summary
 from sslbench.core.sweeps import cell_status
-from sslbench.runs.launch import worker_command, worker_env
-
-
-def _train_cell(run_dir: str, resume: bool) -> int:
-    with open(Path(run_dir) / "log.txt", "ab") as log:
-        return subprocess.run(worker_command(Path(run_dir), resume), stdout=log, stderr=subprocess.STDOUT,
-                              env=worker_env()).returncode
+from sslbench.runs.launch import train_cell
+from sslbench.runs.sweep import cell_dir
 
 
 def run_with_ray(root: Path, state: dict[str, Any], path: Path, todo: list, on_update: Callable | None) -> dict:
@@ -34,13 +28,12 @@ def run_with_ray(root: Path, state: dict[str, Any], path: Path, todo: list, on_u
         raise ConfigError("--executor ray needs Ray: pip install 'sslbench[ray]'") from None
     ray.init(address=os.environ.get("RAY_ADDRESS"), ignore_reinit_error=True, log_to_driver=False)
     gpus = ray.cluster_resources().get("GPU", 0)
-    task = ray.remote(num_gpus=1 if gpus else 0, num_cpus=1)(_train_cell)
+    task = ray.remote(num_gpus=1 if gpus else 0, num_cpus=1)(train_cell)
     refs = {}
     for cell, cfg, mode in todo:
         if mode == "wait":
             continue
-        run_dir = new_run(root, cfg, sweep=state["id"]) if mode == "new" else root / state["cells"][cell.key]
-        state["cells"][cell.key] = run_dir.name
+        run_dir = cell_dir(root, state, cell, cfg, mode)
         update_summary(run_dir, status="queued")
         refs[task.remote(str(run_dir.resolve()), mode == "resume")] = cell.key
     write_json(path, state)

@@ -63,7 +63,8 @@ def plan(preset: str, methods: list[str], ms: list[int], seeds: list[int], sets:
 
 
 def run_sweep(root: Path, sid: str, preset: str, cells: list[tuple[Cell, Config]], jobs: int,
-              executor: str = "local", on_update: Callable[[dict[str, str]], None] | None = None) -> dict[str, Any]:
+              executor: str = "local", on_update: Callable[[dict[str, str]], None] | None = None,
+              slurm: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run every unfinished cell, `jobs` at a time; returns the final state. SIGINT/SIGTERM stop the
     running children gracefully (they checkpoint) and leave the sweep resumable."""
     d = sweep_dir(ensure_store(root), sid)
@@ -79,10 +80,21 @@ def run_sweep(root: Path, sid: str, preset: str, cells: list[tuple[Cell, Config]
         from sslbench.runs.ray_executor import run_with_ray
 
         return run_with_ray(root, state, path, todo, on_update)
+    if executor == "slurm":
+        from sslbench.runs.slurm_executor import run_with_slurm
+
+        return run_with_slurm(root, state, path, todo, on_update, slurm or {})
     stopped = _run_local(root, state, path, todo, jobs, on_update)
     state["finished"] = not stopped and all(v == "finished" for v in cell_status(root, state).values())
     write_json(path, state)
     return state
+
+
+def cell_dir(root: Path, state: dict[str, Any], cell: Cell, cfg: Config, mode: str) -> Path:
+    """The run directory a cell trains in (a new one, or its existing one), recorded in the sweep state."""
+    run_dir = new_run(root, cfg, sweep=state["id"]) if mode == "new" else root / state["cells"][cell.key]
+    state["cells"][cell.key] = run_dir.name
+    return run_dir
 
 
 def _todo(root: Path, state: dict[str, Any], cells: list[tuple[Cell, Config]]) -> list[tuple[Cell, Config, str]]:
@@ -134,8 +146,7 @@ def _run_local(root: Path, state: dict[str, Any], path: Path, todo: list[tuple[C
                     run_dir = root / state["cells"][cell.key]
                     running[cell.key] = (run_dir, read_summary(run_dir)["pid"], slot)
                     continue
-                run_dir = new_run(root, cfg, sweep=state["id"]) if mode == "new" else root / state["cells"][cell.key]
-                state["cells"][cell.key] = run_dir.name
+                run_dir = cell_dir(root, state, cell, cfg, mode)
                 write_json(path, state)
                 env = {"CUDA_VISIBLE_DEVICES": str(slot % gpus)} if gpus > 1 else {}
                 running[cell.key] = (run_dir, launch(run_dir, mode == "resume", threads, env), slot)
