@@ -282,7 +282,7 @@ def report(
 
 
 @app.command()
-def stop(ctx: typer.Context, run_id: Annotated[str, typer.Argument(help="run id or unambiguous prefix")],
+def stop(ctx: typer.Context, run_id: Annotated[str, typer.Argument(help="run id, or an unambiguous prefix or suffix")],
          runs_dir: RunsDir = None) -> None:
     """Stop a run gracefully (it checkpoints first; resume with `run --resume`)."""
     from sslbench.runs.launch import stop as stop_run
@@ -325,7 +325,7 @@ def _runs_root(ctx: typer.Context, runs_dir: str | None) -> Path:
 
 
 @runs_app.command("show")
-def runs_show(ctx: typer.Context, run_id: Annotated[str, typer.Argument(help="run id or unambiguous prefix")],
+def runs_show(ctx: typer.Context, run_id: Annotated[str, typer.Argument(help="run id, or an unambiguous prefix or suffix")],
               runs_dir: RunsDir = None, as_json: JsonFlag = False) -> None:
     """Show one run with its curves as terminal charts."""
     from sslbench.report import show_run
@@ -342,9 +342,9 @@ def runs_show(ctx: typer.Context, run_id: Annotated[str, typer.Argument(help="ru
 
 
 @runs_app.command("rm")
-def runs_rm(ctx: typer.Context, run_ids: Annotated[list[str], typer.Argument(help="run ids or unambiguous prefixes")],
+def runs_rm(ctx: typer.Context, run_ids: Annotated[list[str], typer.Argument(help="run ids, or unambiguous prefixes or suffixes")],
             runs_dir: RunsDir = None) -> None:
-    """Delete runs (exact ids or unambiguous prefixes; never a running run). All are checked before any goes."""
+    """Delete runs (exact ids, unambiguous prefixes or suffixes; never a running run). All are checked before any goes."""
     root = _runs_root(ctx, runs_dir)
     try:
         dirs = list(dict.fromkeys(store.find_run(root, r) for r in run_ids))
@@ -413,7 +413,7 @@ def download(dataset: Annotated[str, typer.Argument(help="mnist, fashion-mnist o
 @app.command()
 def export(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="run id (or unambiguous prefix) or sweep id")],
+    name: Annotated[str, typer.Argument(help="run id (or an unambiguous prefix or suffix) or sweep id")],
     to: Annotated[str, typer.Option("--to", help="tensorboard, csv, json, png or svg")],
     out_dir: Annotated[Path, typer.Argument(help="directory to write into (created if missing)")],
     runs_dir: RunsDir = None,

@@ -47,7 +47,11 @@ async def test_history_lists_runs_sorts_filters_and_helps(store):
     app = SSLBenchApp(store)
     async with app.run_test(size=(120, 30)) as pilot:
         await wait_until(pilot, lambda: app.screen.query_one(DataTable).row_count == 3)
-        assert "failed: RuntimeError: boom" in table_text(app)
+        table = app.screen.query_one(DataTable)
+        row = [str(table.get_row_at(i)[1]) for i in range(3)].index("r3-failed")
+        table.move_cursor(row=row)
+        await pilot.pause(0.1)  # the error of the highlighted run shows under the table, whole
+        assert "RuntimeError: boom" in str(app.screen.query_one("#runs-status").render())
         await pilot.press("slash")
         await pilot.press(*"super")
         await wait_until(pilot, lambda: app.screen.query_one(DataTable).row_count == 1)
@@ -57,7 +61,9 @@ async def test_history_lists_runs_sorts_filters_and_helps(store):
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         help_text = " ".join(d for _, d in app.screen.rows)
-        assert "New run" in help_text and "Filter" in help_text and "Compare" in help_text
+        assert "New" in help_text and "Filter" in help_text and "Compare" in help_text
+        keys = [k for k, _ in app.screen.rows]  # readable key names, not Textual's (slash, question_mark)
+        assert "/" in keys and "?, f1" in keys and not any("slash" in k or "question" in k for k in keys)
         await pilot.press("escape")
         await pilot.press("space", "space")  # mark two runs
         await pilot.press("c")
@@ -97,18 +103,23 @@ async def test_form_validates_then_launches_a_real_run_and_watches_it(store):
         assert isinstance(form, NewRunScreen)
         await wait_until(pilot, lambda: form.ready, timeout=60)
         await pilot.pause(0.3)
+        assert app.focused is form.query_one("#f-data-dataset")  # focused on the first field: dataset
+        order = [w.id for w in form.query("Input, Select, Switch")][:4]
+        assert order == ["f-data-dataset", "method", "f-data-m", "preset"]  # dataset, method, M first
         form.query_one("#f-data-m", Input).value = "5000"
+        form.query_one("#f-method-tau", Input).value = "1.5"
+        form.query_one("#f-train-steps", Input).value = "-3"
         await pilot.press("ctrl+l")
         await pilot.pause(0.2)
+        # every error at once, each beside its field
+        assert "above its maximum" in str(form.query_one("#err-f-method-tau", Static).content)
+        assert "train.steps" in str(form.query_one("#err-f-train-steps", Static).content)
         err = str(form.query_one("#err-f-data-m", Static).content)
         assert "M=5000 is larger than digits's 1,437 training images" in err
+        assert "3 errors" in str(form.query_one("#form-error", Static).content)
         assert isinstance(app.screen, NewRunScreen) and not list_runs(store)  # nothing launched, nothing written
         form.query_one("#f-data-m", Input).value = "50"
         form.query_one("#f-train-steps", Input).value = "120"
-        form.query_one("#f-method-tau", Input).value = "1.5"
-        await pilot.press("ctrl+l")
-        await pilot.pause(0.2)
-        assert "above its maximum" in str(form.query_one("#err-f-method-tau", Static).content)
         form.query_one("#f-method-tau", Input).value = "0.95"
         await pilot.press("ctrl+l")
         await wait_until(pilot, lambda: isinstance(app.screen, RunView))
@@ -148,13 +159,15 @@ async def test_quitting_the_app_leaves_the_run_going(store):
 
 
 async def test_a_sweep_with_one_m_so_far_shows_instead_of_crashing(store):
-    """Issue: ctrl+p > latest sweep exited the app (plotext's log axis on a single M)."""
+    """Issue: ctrl+p > latest sweep exited the app (plotext's log axis on a single M). Now the sweeps screen
+    shows the grid with each cell's status and updates while the sweep runs."""
     import json
 
-    from sslbench.tui.screens.compare import SweepScreen
+    from sslbench.core.store import update_summary
+    from sslbench.tui.screens.sweeps import SweepsScreen
 
-    make_run(store, "r-sup", "supervised", m=50, status="running")  # nothing finished yet: no point to draw
-    make_run(store, "r-fix", "fixmatch", m=50, status="running")
+    make_run(store, "r-sup", "supervised", m=50, status="queued")  # nothing finished yet: no point to draw
+    make_run(store, "r-fix", "fixmatch", m=50, status="failed")
     d = store / "_sweeps" / "one-m"
     d.mkdir(parents=True)
     (d / "sweep.json").write_text(json.dumps({"id": "one-m", "created": 1.0, "cells": {
@@ -162,9 +175,36 @@ async def test_a_sweep_with_one_m_so_far_shows_instead_of_crashing(store):
     app = SSLBenchApp(store)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause(0.3)
-        app.action_sweep()
+        await pilot.press("w")
         await pilot.pause(0.5)
-        assert isinstance(app.screen, SweepScreen) and app.is_running
+        assert isinstance(app.screen, SweepsScreen) and app.is_running
+        grid = app.screen.query_one("#sweep-grid", DataTable)
+        await wait_until(pilot, lambda: grid.row_count == 2, 10)
+        cells = {str(grid.get_row_at(i)[0]): [str(c) for c in grid.get_row_at(i)[1:]] for i in range(2)}
+        assert cells["fixmatch"] == ["✗1 ", "?1 "] and cells["supervised"][0] == "…1 "
+        chart = app.screen.query_one("#sweep-chart", MetricChart)
+        assert chart.series == {}
         await pilot.resize_terminal(80, 24)
         await pilot.pause(0.3)
         assert app.is_running
+        update_summary(store / "r-sup", status="finished", final_top1=0.8)  # the sweep moves on: the screen follows
+        await wait_until(pilot, lambda: chart.series.get("supervised") == ([50], [0.8]), 10)
+        assert str(grid.get_row_at(1)[1]).startswith("80.0 ✓1") or str(grid.get_row_at(0)[1]).startswith("80.0 ✓1")
+        assert app.is_running
+
+
+async def test_accuracy_versus_m_of_hand_marked_runs(store):
+    from sslbench.tui.screens.sweeps import SweepsScreen
+
+    for i, (m, acc) in enumerate(((20, 0.7), (50, 0.8), (200, 0.9))):
+        make_run(store, f"2026010{i}-100000-digits-supervised-m{m}-x{i}", "supervised", m=m, final=acc)
+    app = SSLBenchApp(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.screen.query_one(DataTable).row_count == 3, 10)
+        for _ in range(3):
+            await pilot.press("space")
+        await pilot.press("a")
+        await pilot.pause(0.5)
+        assert isinstance(app.screen, SweepsScreen)
+        chart = app.screen.query_one("#sweep-chart", MetricChart)
+        await wait_until(pilot, lambda: chart.series.get("supervised", ([], []))[0] == [20, 50, 200], 10)

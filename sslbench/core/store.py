@@ -150,11 +150,12 @@ def list_runs(root: Path) -> list[dict[str, Any]]:
 
 
 def find_run(root: Path, key: str) -> Path:
-    """A run directory by exact id or unambiguous id prefix; never a path. Raises ConfigError."""
+    """A run directory by exact id, or an unambiguous prefix, or an unambiguous suffix (the short id the
+    workbench shows); never a path. Raises ConfigError."""
     check_id(key)
     dirs = run_dirs(root)
     exact = [d for d in dirs if d.name == key]
-    hits = exact or [d for d in dirs if d.name.startswith(key)]
+    hits = exact or [d for d in dirs if d.name.startswith(key)] or [d for d in dirs if d.name.endswith(key)]
     if len(hits) == 1:
         return inside(root, hits[0])
     if not hits:

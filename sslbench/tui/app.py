@@ -20,7 +20,7 @@ class Commands(Provider):
         app: SSLBenchApp = self.app  # type: ignore[assignment]
         actions = [("New run", app.action_new_run), ("Toggle light/dark theme", app.action_toggle_dark),
                    ("Help: every key", app.action_help), ("Compare marked runs", app.action_compare),
-                   ("Latest sweep: accuracy versus M", app.action_sweep), ("Quit", app.exit)]
+                   ("Sweeps: grids and accuracy versus M", app.action_sweeps), ("Quit", app.exit)]
         matcher = self.matcher(query)
         for name, action in actions:
             if (score := matcher.match(name)) > 0:
@@ -35,7 +35,7 @@ class SSLBenchApp(App):
     COMMANDS = App.COMMANDS | {Commands}
     BINDINGS = [
         Binding("question_mark,f1", "help", "Help", id="help"),
-        Binding("ctrl+t", "toggle_dark", "Theme", id="theme"),
+        Binding("ctrl+t", "toggle_dark", "Theme", id="theme", show=False),
     ]
 
     def __init__(self, runs_root: Path, **kw):
@@ -66,18 +66,24 @@ class SSLBenchApp(App):
         if home is not None:
             home.action_compare()
 
-    def action_sweep(self) -> None:
-        """The latest sweep's accuracy-versus-M chart and table."""
-        from sslbench.core.sweeps import list_sweeps
-        from sslbench.tui.screens.compare import SweepScreen
+    def action_sweeps(self) -> None:
+        """Every sweep: its grid, each cell's status and a live accuracy-versus-M chart."""
+        from sslbench.tui.screens.sweeps import SweepsScreen
 
-        sweeps = list_sweeps(self.runs_root)
-        if not sweeps:
-            self.notify("no sweeps yet: run `sslbench sweep ...`", severity="warning")
-            return
-        self.push_screen(SweepScreen(self.runs_root, sweeps[0]))
+        self.push_screen(SweepsScreen(self.runs_root))
 
 
 def run_app(runs_root: Path) -> None:
-    """Start the workbench on a run store."""
+    """Start the workbench on a run store; on quit, say how many runs keep training."""
     SSLBenchApp(runs_root).run()
+    print(quit_notice(runs_root))
+
+
+def quit_notice(runs_root: Path) -> str:
+    """One line: how many runs keep training in the background after the app is gone."""
+    from sslbench.core.store import is_running, list_runs
+
+    n = sum(1 for s in list_runs(runs_root) if s.get("status") == "running" and is_running(runs_root / s["id"], s))
+    if not n:
+        return "no runs are training"
+    return f"{n} run{'s' if n > 1 else ''} keep{'' if n > 1 else 's'} training in the background; `sslbench` watches them again"

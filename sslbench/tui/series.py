@@ -42,6 +42,7 @@ class RunSeries:
     losses: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict)
     mask: tuple[list[float], list[float]] = field(default_factory=lambda: ([], []))
     pl_acc: tuple[list[float], list[float]] = field(default_factory=lambda: ([], []))
+    lr: tuple[list[float], list[float]] = field(default_factory=lambda: ([], []))
     evals: list[dict[str, Any]] = field(default_factory=list)
     phases: list[dict[str, Any]] = field(default_factory=list)
     last_batch: dict[str, Any] = field(default_factory=dict)
@@ -73,6 +74,9 @@ class RunSeries:
             if ev.get("pl_acc") is not None:
                 self.pl_acc[0].append(step)
                 self.pl_acc[1].append(ev["pl_acc"])
+            if ev.get("lr") is not None:
+                self.lr[0].append(step)
+                self.lr[1].append(ev["lr"])
             if ev.get("images_per_s"):
                 self.last_batch = ev
         elif kind == "eval":
@@ -109,6 +113,30 @@ class RunSeries:
         """(latest, previous) confusion matrices."""
         cms = [e["confusion"] for e in self.evals if "confusion" in e]
         return (cms[-1] if cms else None), (cms[-2] if len(cms) > 1 else None)
+
+    def per_class(self) -> dict[str, tuple[list[float], list[float]]]:
+        """Class name -> (eval steps, that class's test accuracy)."""
+        names = self.info.get("classes", [])
+        out: dict[str, tuple[list[float], list[float]]] = {}
+        for e in self.evals:
+            for i, v in enumerate(e.get("per_class") or []):
+                if v is not None:
+                    xs, ys = out.setdefault(names[i] if i < len(names) else str(i), ([], []))
+                    xs.append(e["step"])
+                    ys.append(v)
+        return out
+
+    def kmeans(self) -> dict[str, tuple[list[float], list[float]]]:
+        """Clustering quality at each K-means phase: cluster accuracy and NMI against the hidden labels, and
+        pseudo-label accuracy (fractions)."""
+        out: dict[str, tuple[list[float], list[float]]] = {}
+        for e in self.phases:
+            for k in ("cluster_acc", "nmi", "pl_acc"):
+                if isinstance(e.get(k), (int, float)):
+                    xs, ys = out.setdefault(k.replace("_", " "), ([], []))
+                    xs.append(e["step"])
+                    ys.append(e[k])
+        return out
 
     @property
     def eta(self) -> float | None:

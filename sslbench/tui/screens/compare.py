@@ -1,4 +1,4 @@
-"""Compare: several runs' curves overlaid, and a sweep's accuracy versus M (mean and spread over seeds)."""
+"""Compare: several runs' curves overlaid on shared axes."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ class CompareScreen(Screen):
             yield MetricChart("test accuracy % per evaluation", percent=True, id="cmp-acc")
             yield MetricChart("total loss per batch", log_y=True, id="cmp-loss")
         yield Static(id="cmp-table")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.title = f"compare {len(self.run_ids)} runs"
@@ -66,35 +66,3 @@ class CompareScreen(Screen):
         chart = self.query_one("#cmp-loss", MetricChart)
         chart.log_y = not chart.log_y
         chart.replot()
-
-
-class SweepScreen(Screen):
-    """A sweep's accuracy-versus-M chart (one line per method) and table (mean ± std over seeds)."""
-
-    BINDINGS = [Binding("q,escape", "app.pop_screen", "Back", id="back")]
-
-    def __init__(self, root: Path, state: dict[str, Any]):
-        super().__init__()
-        self.root, self.state = root, state
-
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield MetricChart("final test accuracy % versus M (log)", percent=True, log_x=True, id="sweep-chart")
-        yield Static(id="sweep-table")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        from sslbench.core.fmt import mean_spread, mean_std
-        from sslbench.core.sweeps import accuracy_table, results
-
-        self.title = f"sweep {self.state['id']}"
-        rows = results(self.root, self.state)
-        methods, ms, cells = accuracy_table(rows)
-        series = {m: ([x for x in ms if (m, x) in cells], [mean_std(cells[(m, x)])[0] for x in ms if (m, x) in cells])
-                  for m in methods}
-        chart = self.query_one("#sweep-chart", MetricChart)
-        chart.set_series(series)
-        t = Table("M", *methods, box=None, header_style="bold")
-        for x in ms:
-            t.add_row(str(x), *[mean_spread(cells.get((m, x))) for m in methods])
-        self.query_one("#sweep-table", Static).update(t)

@@ -27,14 +27,16 @@ class HelpScreen(ModalScreen):
         self.under = under
 
     def compose(self) -> ComposeResult:
-        t = Table("key", "action", box=None, header_style="bold", title=f"keys: {type(self.under).__name__}")
+        name = getattr(self.under, "HELP_NAME", "") or type(self.under).__name__.removesuffix("Screen")
+        t = Table("key", "action", box=None, header_style="bold", title=f"keys: {name}")
         seen = set()
         self.rows: list[tuple[str, str]] = []
         for b in _bindings(self.under) + _bindings(self.app) + [Binding("ctrl+p", "", "Command palette"),
                                                                  Binding("ctrl+q", "", "Quit at once")]:
             if b.description and (b.key, b.description) not in seen:
                 seen.add((b.key, b.description))
-                self.rows.append((b.key.replace("question_mark", "?").replace(",", ", "), b.description))
+                keys = ", ".join(self.app.get_key_display(Binding(k.strip(), b.action)) for k in b.key.split(","))
+                self.rows.append((keys, b.description))
                 t.add_row(*self.rows[-1])
         with VerticalScroll(id="help-box"):
             yield Static(t)

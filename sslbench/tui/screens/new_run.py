@@ -27,9 +27,9 @@ from sslbench.core.schema import MODELS, SECTIONS
 from sslbench.core.errors import ConfigError
 from sslbench.core.params import Param
 
-# (section, name) of the main fields, in form order; each is rendered from its Param
-MAIN = (("data", "dataset"), ("data", "dir"), ("data", "m"), ("data", "labeled"), ("data", "per_class"),
-        ("model", "name"),
+# (section, name) of the main fields, in form order after dataset, method and M; each is rendered from its Param
+FIRST = (("data", "dataset"),)
+MAIN = (("data", "m"), ("data", "dir"), ("data", "labeled"), ("data", "per_class"), ("model", "name"),
         ("train", "steps"), ("train", "epochs"), ("train", "device"), ("train", "seed"), ("train", "batch"),
         ("train", "mu"), ("optim", "name"), ("optim", "lr"))
 
@@ -62,7 +62,7 @@ class NewRunScreen(Screen):
         with Horizontal(id="form-buttons"):
             yield Button("Launch (ctrl+l)", id="launch", variant="success")
             yield Button("Save preset (ctrl+s)", id="save")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.title = "new run"
@@ -84,31 +84,38 @@ class NewRunScreen(Screen):
         form = self.query_one("#form", VerticalScroll)
         await self.query_one("#form-loading").remove()
         presets = [(p.stem, str(p)) for p in info["presets"]]
-        rows = [self._row("preset", "start from a preset",
-                             Select(presets, value=str(find_preset("quickstart")), id="preset",
-                                    allow_blank=False))]
         params = {sec: {p.name: p for p in ps} for sec, ps in SECTIONS.items()}
-        for sec, name in MAIN:
+
+        def field(sec: str, name: str) -> Vertical:
             p = params[sec][name]
             choices = {"dataset": info["datasets"], "device": info["devices"]}.get(name)
             if (sec, name) == ("model", "name"):
                 choices = info["models"]
-            rows.append(self._row(f"{sec}.{name}", p.help, self._widget(sec, p, choices)))
+            return self._row("M" if name == "m" else name if sec != "model" else "model", p.help,
+                             self._widget(sec, p, choices))
+
         methods = list(info["methods"])
-        rows.append(self._row("method", "the method; its own parameters follow",
-                              Select([(f"{m}: {info['methods'][m][1][:50]}", m) for m in methods], value="fixmatch",
-                                     id="method", allow_blank=False)))
-        rows.append(Vertical(id="method-params"))
+        rows = [field(*FIRST[0]),
+                self._row("method", "the method; its own parameters follow at the end",
+                          Select([(f"{m}: {info['methods'][m][1]}"[:52], m) for m in methods], value="fixmatch",
+                                 id="method", allow_blank=False, compact=True)),
+                *[field(sec, name) for sec, name in MAIN[:1]],
+                self._row("preset", "fill every field from a preset",
+                          Select(presets, value=str(find_preset("quickstart")), id="preset", allow_blank=False,
+                                 compact=True)),
+                *[field(sec, name) for sec, name in MAIN[1:]],
+                Vertical(id="method-params")]
         await form.mount_all(rows)
         await self.apply_preset(str(find_preset("quickstart")))
         self.ready = True
+        self.query_one(f"#{field_id(*FIRST[0])}").focus()  # the first field, so typing works at once
 
     def _row(self, label: str, help_text: str, widget: Any) -> Vertical:
         wid = widget.id or label
-        return Vertical(Horizontal(Label(label, classes="field-label"), widget, classes="field-row"),
-                        Static(help_text, classes="field-help", markup=False),
-                        Static("", classes="field-error", id=f"err-{wid}"),
-                        classes="field")
+        error = Static("", classes="field-error", id=f"err-{wid}", markup=False)
+        error.display = False
+        return Vertical(Horizontal(Label(label, classes="field-label", markup=False), widget, classes="field-row"),
+                        Static(help_text, classes="field-help", markup=False), error, classes="field")
 
     def _widget(self, sec: str, p: Param, choices: list[str] | None = None) -> Any:
         wid = field_id(sec, p.name)
@@ -117,8 +124,8 @@ class NewRunScreen(Screen):
             return Switch(value=bool(p.default), id=wid)
         if choices:
             return Select([(str(c), c) for c in choices], value=p.default if p.default in choices else choices[0],
-                          id=wid, allow_blank=False)
-        return Input(str(p.default), id=wid)
+                          id=wid, allow_blank=False, compact=True)
+        return Input(str(p.default), id=wid, compact=True)
 
     async def apply_preset(self, path: str) -> None:
         """Fill the form from a preset."""
@@ -127,7 +134,7 @@ class NewRunScreen(Screen):
         except ConfigError as e:
             self.show_error(str(e))
             return
-        for sec, name in MAIN:
+        for sec, name in FIRST + MAIN:
             self._set(field_id(sec, name), getattr(cfg, sec)[name])
         self.query_one("#method", Select).value = cfg.method["name"]
         await self.mount_method_params(cfg.method["name"], cfg.method)
@@ -151,7 +158,7 @@ class NewRunScreen(Screen):
                 f" [{'' if p.lo is None else p.lo}, {'' if p.hi is None else p.hi}]" if p.lo is not None or
                 p.hi is not None else "")
             w = self._widget("method", p)
-            rows.append(self._row(f"method.{p.name}", f"{p.help}{rng} (default {p.default})", w))
+            rows.append(self._row(p.name, f"{self.method_shown}: {p.help}{rng} (default {p.default})", w))
             widgets.append((w.id, values.get(p.name) if values else None))
         await box.mount_all(rows)
         for wid, value in widgets:
@@ -181,25 +188,51 @@ class NewRunScreen(Screen):
         return out
 
     def validate(self) -> config.Config | None:
-        """Resolve and check the form; show any error beside its field. Returns the config or None."""
+        """Resolve and check the form; show every error beside its field at once. Returns the config or None.
+
+        Each bad field is set aside and the rest resolved again, so one wrong value does not hide the next."""
         for e in self.query(".field-error"):
             e.update("")
+            e.display = False
         self.show_error("")
-        try:
-            cfg = config.resolve(read_toml(Path(str(self.query_one("#preset", Select).value))),
-                                 self.overrides(), source="form")
-            check_data(cfg)
+        base = read_toml(Path(str(self.query_one("#preset", Select).value)))
+        pairs = self.overrides()
+        errors: dict[str, str] = {}
+        for _ in range(len(pairs) + 1):
+            try:
+                cfg = config.resolve(base, pairs, source="form")
+                check_data(cfg)
+                break
+            except ConfigError as e:
+                msg = str(e).removeprefix("form: ").removeprefix("--set ")
+                key = self._field_of(msg, [k for k, _ in pairs])
+                if key is None or key in errors:
+                    errors["form"] = msg
+                    break
+                errors[key] = msg
+                pairs = [(k, v) for k, v in pairs if k != key]
+        if not errors:
             return cfg
-        except ConfigError as e:
-            msg = str(e).removeprefix("form: ").removeprefix("--set ")
-            self.show_error(msg)
-            for w in self.query("Input, Select, Switch"):
-                if (w.id or "").startswith("f-"):
-                    _, sec, name = w.id.split("-", 2)
-                    if f"{sec}.{name}" in msg or (name == "m" and msg.startswith("M=")) or (
-                            name == "dataset" and "dataset" in msg) or (name == "dir" and "missing" in msg):
-                        self.query_one(f"#err-{w.id}", Static).update(Text(msg))
-            return None
+        for key, msg in errors.items():
+            sec, _, name = key.partition(".")
+            box = self.query(f"#err-{field_id(sec, name)}") if key != "form" else []
+            if box:
+                box.first().update(msg)
+                box.first().display = True
+        shown = [m for k, m in errors.items() if k == "form" or not self.query(f"#err-{field_id(*k.split('.', 1))}")]
+        n = len(errors)
+        self.show_error(f"{n} error{'s' if n > 1 else ''}" + (": " + "; ".join(shown) if shown else " (beside the fields)"))
+        return None
+
+    @staticmethod
+    def _field_of(msg: str, keys: list[str]) -> str | None:
+        """The form field an error message is about."""
+        for key in sorted(keys, key=len, reverse=True):
+            if key in msg:
+                return key
+        special = (("data.m", msg.startswith("M=")), ("data.dataset", "dataset" in msg),
+                   ("data.dir", "missing" in msg), ("method.name", "method" in msg))
+        return next((k for k, hit in special if hit and k in keys), None)
 
     def show_error(self, msg: str) -> None:
         """The form-wide error line."""

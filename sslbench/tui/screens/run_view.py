@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.markup import escape
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Grid
+from textual.containers import Grid, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, RichLog, Static
 
@@ -26,16 +26,30 @@ def _fmt_s(s: float | None) -> str:
     return f"{s / 3600:.1f}h" if s >= 3600 else f"{s / 60:.1f}m" if s >= 60 else f"{s:.0f}s"
 
 
-class RunView(Screen):
-    """Charts of a run, fed from its event file (polled twice a second while it runs)."""
+# (panel id, when it shows: always, or only when the run logs what it draws)
+PANELS = ("chart-loss", "chart-acc", "chart-mask", "chart-class", "chart-kmeans", "chart-lr", "panel-confusion",
+          "chart-system")
 
+
+class RunView(Screen):
+    """Charts of a run, fed from its event file (polled twice a second while it runs).
+
+    80x24 first: a one-line header, four panels at a time (`]`/`[` show the next/previous ones), `z` zooms the
+    selected panel to the whole screen, the log tail under them and the full log with `o`. Panels appear only
+    for what the run logs (no pseudo-label panel for a method without pseudo-labels)."""
+
+    HELP_NAME = "Run"
     BINDINGS = [
-        Binding("q,escape", "app.pop_screen", "Back", id="back"),
+        Binding("q,escape", "back", "Back", id="back"),
+        Binding("z", "zoom", "Zoom", id="zoom"),
+        Binding("right_square_bracket,tab", "cycle(1)", "Next panel", id="next-panel", key_display="]"),
+        Binding("left_square_bracket,shift+tab", "cycle(-1)", "Prev panel", id="prev-panel", show=False),
+        Binding("o", "full_log", "Full log", id="full-log"),
         Binding("x", "stop", "Stop", id="stop"),
         Binding("r", "resume", "Resume", id="resume"),
-        Binding("l", "toggle_log", "Log scale", id="log-scale"),
-        Binding("m", "toggle_smooth", "Smooth", id="smooth"),
-        Binding("p", "replay", "Replay", id="replay"),
+        Binding("l", "toggle_log", "Log y", id="log-scale", show=False),
+        Binding("m", "toggle_smooth", "Smooth", id="smooth", show=False),
+        Binding("p", "replay", "Replay", id="replay", show=False),
     ]
 
     def __init__(self, run_dir: Path):
@@ -43,28 +57,38 @@ class RunView(Screen):
         self.run_dir = run_dir
         self.series = RunSeries()
         self.summary: dict = {}
+        self.selected = 0  # index into the panels shown
+        self.zoomed = False
+        self.system: dict[str, tuple[list[float], list[float]]] = {}
+        self.sampler = None
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="run-header")
         with Grid(id="run-grid"):
-            yield MetricChart("loss terms per batch, eval loss", log_y=True, id="chart-loss")
-            yield MetricChart("accuracy % per evaluation", percent=True, id="chart-acc")
-            yield MetricChart("pseudo-labels: mask rate (kept) and accuracy %", percent=True, id="chart-mask",
-                              empty="none for this method")
-            yield ConfusionMatrix(id="confusion")
+            yield MetricChart("loss per batch (log y)", log_y=True, id="chart-loss")
+            yield MetricChart("test accuracy %", percent=True, id="chart-acc")
+            yield MetricChart("pseudo-labels: kept, acc %", percent=True, id="chart-mask")
+            yield MetricChart("per-class test accuracy %", percent=True, id="chart-class")
+            yield MetricChart("K-means: cluster acc, NMI %", percent=True, id="chart-kmeans")
+            yield MetricChart("learning rate", id="chart-lr")
+            with VerticalScroll(id="panel-confusion"):
+                yield ConfusionMatrix(id="confusion")
+            yield MetricChart("worker CPU % and GPU %", id="chart-system")
         yield RichLog(id="run-log", max_lines=200, wrap=False)
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.title = self.run_dir.name
+        self.layout_panels()
         self.start_source()
 
     def start_source(self) -> None:
-        """Live: tail events.jsonl."""
+        """Live: tail events.jsonl; sample the worker's CPU (and GPUs) once a second while it runs."""
         self.tail = EventTail(self.run_dir / "events.jsonl")
         self.poll()
         self.set_interval(0.5, self.poll)
+        self.set_interval(1.0, self.sample_system)
 
     @work(exclusive=True, thread=True, group="tail")
     def poll(self) -> None:
@@ -74,16 +98,65 @@ class RunView(Screen):
         if evs or summary != self.summary:
             self.app.call_from_thread(self.feed, evs, summary)
 
+    @work(exclusive=True, thread=True, group="system")
+    def sample_system(self) -> None:
+        """CPU and memory of the worker, GPU utilisation where NVML answers; only while the run is running."""
+        from sslbench.tui.system import Sampler
+
+        if self.summary.get("status") != "running":
+            return
+        if self.sampler is None or self.sampler.pid != self.summary.get("pid"):
+            self.sampler = Sampler(self.summary.get("pid"))
+        sample = self.sampler.sample()
+        self.app.call_from_thread(self.add_system, sample)
+
+    def add_system(self, sample: dict[str, float]) -> None:
+        """Append a system sample (x: seconds since the run started) and redraw its panel."""
+        t = self.series.t
+        for k, v in sample.items():
+            if k == "cpu" or (k.startswith("gpu") and not k.endswith("_mb")):
+                xs, ys = self.system.setdefault(k, ([], []))
+                xs.append(t if not xs or t > xs[-1] else xs[-1] + 1)
+                ys.append(v)
+                del xs[:-600], ys[:-600]
+        self.last_sample = sample
+        self.query_one("#chart-system", MetricChart).set_series(self.system)
+        self.layout_panels()
+
     def feed(self, evs: list[dict], summary: dict | None = None) -> None:
         """Fold events (and the latest summary, read off the main thread) into the view and redraw."""
         if summary is not None:
+            if summary.get("status") != self.summary.get("status"):
+                self.call_after_refresh(self.refresh_bindings)  # stop/resume shown only where they act
             self.summary = summary
         for ev in evs:
             self.series.add(ev)
         log = self.query_one(RichLog)
         for line in self.series.take_new_lines():
-            log.write(line)
+            log.write(Text(line))
         self.redraw()
+
+    def available(self) -> list[str]:
+        """The panels this run has something for, in order."""
+        s = self.series
+        has = {"chart-loss": True, "chart-acc": True, "chart-mask": bool(s.mask[0] or s.pl_acc[0]),
+               "chart-class": any(e.get("per_class") for e in s.evals), "chart-kmeans": bool(s.kmeans()),
+               "chart-lr": bool(s.lr[0]) and len(set(s.lr[1])) > 1, "panel-confusion": True,
+               "chart-system": bool(self.system)}
+        return [p for p in PANELS if has[p]]
+
+    def layout_panels(self) -> None:
+        """Show four panels (the page holding the selected one), or the selected one alone when zoomed."""
+        panels = self.available()
+        self.selected %= len(panels)
+        page = [panels[self.selected]] if self.zoomed else panels[self.selected // 4 * 4:][:4]
+        grid = self.query_one("#run-grid", Grid)
+        grid.set_class(self.zoomed, "zoomed")
+        grid.set_class(len(page) <= 2 and not self.zoomed, "two")
+        for pid in PANELS:
+            w = self.query_one(f"#{pid}")
+            w.display = pid in page
+            w.set_class(pid == panels[self.selected] and not self.zoomed, "selected")
 
     def redraw(self) -> None:
         """Push the series into the widgets."""
@@ -97,26 +170,67 @@ class RunView(Screen):
             acc["teacher"] = ([e["step"] for e in s.evals if "teacher" in e],
                               [e["teacher"]["top1"] for e in s.evals if "teacher" in e])
         self.query_one("#chart-acc", MetricChart).set_series(acc)
-        mask = {k: v for k, v in (("mask rate", s.mask), ("pl accuracy", s.pl_acc)) if v[0]}
+        mask = {k: v for k, v in (("kept", s.mask), ("pl accuracy", s.pl_acc)) if v[0]}
         self.query_one("#chart-mask", MetricChart).set_series(mask)
+        self.query_one("#chart-class", MetricChart).set_series(s.per_class())
+        self.query_one("#chart-kmeans", MetricChart).set_series(s.kmeans())
+        self.query_one("#chart-lr", MetricChart).set_series({"lr": s.lr})
         cm, prev = s.confusion
         self.query_one(ConfusionMatrix).show(cm, prev, s.info.get("classes", []))
         self.query_one("#run-header", Static).update(self.header_text())
+        self.layout_panels()
 
-    def header_text(self) -> str:
-        """Progress, speed, ETA, device, memory, latest accuracy."""
+    def header_text(self) -> Text:
+        """One line: method, M, status and progress, time, speed, latest accuracy, device, memory; a failed run
+        shows its error instead of the figures."""
         s, summ = self.series, self.summary
         status = summ.get("status") or s.status
-        pct = f"{100 * s.step / s.total:.0f}%" if s.total else ""
+        pct = f" {100 * s.step / s.total:.0f}%" if s.total else ""
         last = s.evals[-1] if s.evals else {}
         speed = s.last_batch.get("images_per_s")
-        parts = [f"[b]{summ.get('dataset', '')}[/b] / [b]{summ.get('method', '')}[/b] / M={summ.get('m', '')}",
-                 f"{status}", f"step {s.step}/{s.total} {pct}", f"eta {_fmt_s(s.eta)}" if status == "running" else
-                 f"{_fmt_s(s.t)}", f"{speed:,.0f} img/s" if speed else "",
-                 f"top-1 {fmt.pct(last['top1'], sign=True)}" if last else "", s.info.get("device", ""),
-                 f"{last.get('memory_mb', 0):,.0f} MB" if last.get("memory_mb") else ""]
-        text = "  |  ".join(p for p in parts if p)
-        return text + (f"\n[red]{escape(str(summ.get('error') or s.error))}[/red]" if status == "failed" else "")
+        head = Text.assemble((f"{summ.get('method', '')} M={summ.get('m', '')}", "bold"), f" {summ.get('dataset', '')}  ",
+                             (status, "bold red" if status == "failed" else "bold"))
+        if status == "failed":
+            head.append(f"  {summ.get('error') or s.error}", style="red")
+        else:
+            parts = [f"{s.step}/{s.total}{pct}", f"eta {_fmt_s(s.eta)}" if status == "running" else _fmt_s(s.t),
+                     f"{speed:,.0f} img/s" if speed else "", f"top-1 {fmt.pct(last['top1'], sign=True)}" if last else "",
+                     s.info.get("device", ""), f"{last.get('memory_mb', 0):,.0f} MB" if last.get("memory_mb") else ""]
+            head.append("  " + "  ".join(p for p in parts if p))
+        head.no_wrap, head.overflow = True, "ellipsis"
+        return head
+
+    def action_back(self) -> None:
+        """Leave zoom, or the screen."""
+        if self.zoomed:
+            self.action_zoom()
+        else:
+            self.app.pop_screen()
+
+    def action_zoom(self) -> None:
+        """The selected panel on the whole screen, or back to four."""
+        self.zoomed = not self.zoomed
+        self.layout_panels()
+
+    def action_cycle(self, step: int) -> None:
+        """Select the next (or previous) panel; zoomed, show it."""
+        self.selected += step
+        self.layout_panels()
+
+    def action_full_log(self) -> None:
+        """The whole log: every event line and the worker's own output (log.txt), scrollable."""
+        from sslbench.tui.screens.log import LogScreen
+
+        self.app.push_screen(LogScreen(self.run_dir))
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """Stop only while running, resume only when stopped or failed: the footer shows what works here."""
+        status = self.summary.get("status")
+        if action == "stop":
+            return status == "running"
+        if action == "resume":
+            return status in ("stopped", "failed")
+        return True
 
     def action_stop(self) -> None:
         """Stop gracefully: the trainer checkpoints and evaluates before it exits."""
@@ -203,10 +317,16 @@ class ReplayView(RunView):
             self.feed(new)
         self.query_one("#run-header", Static).update(self.header_text())
 
-    def header_text(self) -> str:
+    def header_text(self) -> Text:
         state = "paused" if self.paused else f"x{self.speed:.2g}"
-        pos = f"{self.cursor_t:.0f}s / {self.duration:.0f}s"
-        return f"[b]replay[/b] {state}  {pos}  |  " + super().header_text().replace("running", "replaying")
+        head = Text.assemble(("replay", "bold"), f" {state} {self.cursor_t:.0f}s/{self.duration:.0f}s  ",
+                             super().header_text())
+        head.no_wrap, head.overflow = True, "ellipsis"
+        return head
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """A replay neither stops nor resumes anything: those keys are not offered here."""
+        return action not in ("stop", "resume", "replay")
 
     def action_pause(self) -> None:
         """Pause or play."""

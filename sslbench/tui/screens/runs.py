@@ -1,8 +1,13 @@
-"""Home: the run history as a table that updates live. Sort, filter, open, mark, compare, tag, delete."""
+"""Home: the run history as a table that updates live. Sort, filter, open, mark, compare, tag, delete.
+
+Summaries are re-read every two seconds (off the main thread); every running run's event tail is read ten
+times a second, so its step, progress bar, elapsed time, ETA and images/s move as it trains.
+"""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,61 +19,105 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from sslbench.core import store
+from sslbench.core.events import EventTail
 from sslbench.core.fmt import duration, pct
 
-COLUMNS = (("", "mark"), ("run", "id"), ("dataset", "dataset"), ("method", "method"), ("M", "m"),
-           ("status", "status"), ("best %", "best_top1"), ("final %", "final_top1"), ("time", "wall_s"),
-           ("started", "started"))
+COLUMNS = (("", "mark"), ("run", "id"), ("method", "method"), ("M", "m"), ("status", "status"),
+           ("progress", "progress"), ("final %", "final_top1"), ("time", "wall_s"), ("started", "started"),
+           ("best %", "best_top1"), ("seed", "seed"), ("img/s", "images_per_s"), ("dataset", "dataset"),
+           ("model", "model"), ("sweep", "sweep"), ("note", "note"))
 STATUS_STYLE = {"running": "bold cyan", "finished": "green", "failed": "bold red", "stopped": "yellow",
                 "queued": "dim", "damaged": "bold magenta"}
+BAR = 8  # progress bar cells
+LIVE_HZ = 10
 
 
-def status_text(s: dict[str, Any]) -> Text:
-    """Status with progress and ETA for running runs, the reason for failed ones."""
+@dataclass
+class Live:
+    """What a running run's event tail says now: step, total, elapsed seconds, images/s; read at 10 Hz."""
+
+    tail: EventTail
+    step: int = 0
+    total: int = 0
+    t: float = 0.0
+    ips: float | None = None
+    seen_at: float = 0.0  # wall clock of the last event, so elapsed keeps moving between events
+
+    def poll(self) -> bool:
+        """Fold in new events; whether anything changed."""
+        evs = self.tail.poll()
+        for e in evs:
+            self.step = max(self.step, e.get("step") or 0)
+            self.t = max(self.t, float(e.get("t") or 0.0))
+            if e["kind"] in ("start", "resume") and isinstance(e.get("total_steps"), int):
+                self.total = e["total_steps"]
+            if e["kind"] == "batch" and e.get("images_per_s"):
+                self.ips = e["images_per_s"]
+        if evs:
+            self.seen_at = time.time()
+        return bool(evs)
+
+    def elapsed(self) -> float:
+        """Seconds since the run started, moving between events."""
+        return self.t + (time.time() - self.seen_at if self.seen_at else 0.0)
+
+
+def bar(frac: float, width: int = BAR) -> str:
+    """A progress bar with eighth-cell resolution, then the percentage."""
+    eighths = int(round(max(0.0, min(frac, 1.0)) * width * 8))
+    full, part = divmod(eighths, 8)
+    cells = "█" * full + ("▏▎▍▌▋▊▉"[part - 1] if part else "")
+    return f"{cells:<{width}} {100 * frac:3.0f}%"
+
+
+def row_cells(s: dict[str, Any], marked: bool, live: Live | None = None) -> list[Text]:
+    """The table cells of one summary, as plain Text (a bracket in a tag or note is shown, never read as
+    markup); a running run's progress and time come from its live event tail."""
     st = s.get("status", "")
-    label = st
-    if st == "running" and s.get("total_steps"):
-        frac = (s.get("step") or 0) / s["total_steps"]
-        eta = (s.get("wall_s") or 0) / frac * (1 - frac) if frac > 0 else None
-        label = f"running {100 * frac:.0f}%" + (f" eta {duration(eta)}" if eta else "")
-    elif st in ("failed", "damaged") and s.get("error"):
-        label = f"{st}: {s['error'][:40]}"
-    return Text(label, style=STATUS_STYLE.get(st, ""))
+    step, total, wall, ips = s.get("step") or 0, s.get("total_steps") or 0, s.get("wall_s"), s.get("images_per_s")
+    if live is not None and st == "running":
+        step, total, wall, ips = max(step, live.step), live.total or total, live.elapsed(), live.ips or ips
+    progress = bar(step / total) if total and st in ("running", "stopped", "queued") else ""
+    if st == "running" and total and step:
+        eta = wall / step * (total - step) if wall else None
+        time_text = f"{duration(wall)}<{duration(eta)}"  # elapsed<remaining, as tqdm writes it
+    else:
+        time_text = duration(wall)
+    started = time.strftime("%m-%d %H:%M", time.localtime(s["started"])) if s.get("started") else ""
+    name = (s.get("name") or short_id(s)) + (f" [{', '.join(s['tags'])}]" if s.get("tags") else "")
+    cells = ["*" if marked else " ", name, s.get("method", ""), str(s.get("m", "")), st, progress,
+             "" if st == "running" else pct(s.get("final_top1")), time_text, started, pct(s.get("best_top1")),
+             str(s.get("seed", "")), f"{ips:,.0f}" if ips else "", s.get("dataset", ""), s.get("model", ""),
+             s.get("sweep") or "", s.get("note") or ""]
+    return [Text(str(c), style=STATUS_STYLE.get(st, "") if i == 4 else "") for i, c in enumerate(cells)]
 
 
 def short_id(s: dict[str, Any]) -> str:
-    """The id without what other columns show (timestamp, dataset, method, M): its unique suffix.
-
-    Any part of an id selects a run on the command line (`sslbench runs show 3b39`)."""
+    """The id without what other columns show (timestamp, dataset, method, M): its unique suffix, which
+    selects the run on the command line too (`sslbench stop 3b39`)."""
     rid = s["id"]
     default = f"{s.get('dataset')}-{s.get('method')}-m{s.get('m')}-"
     return rid.split(default, 1)[1] if default in rid else rid
 
 
-def row_cells(s: dict[str, Any], marked: bool) -> list[Any]:
-    """The table cells of one summary."""
-    started = time.strftime("%m-%d %H:%M", time.localtime(s["started"])) if s.get("started") else ""
-    name = s.get("name") or short_id(s)
-    tags = f" [{', '.join(s['tags'])}]" if s.get("tags") else ""
-    return ["*" if marked else " ", Text(name + tags), s.get("dataset", ""), s.get("method", ""), str(s.get("m", "")),
-            status_text(s), pct(s.get("best_top1")), pct(s.get("final_top1")), duration(s.get("wall_s")), started]
-
-
 class RunsScreen(Screen):
     """The history. Running runs update every two seconds (read from their summary.json)."""
 
+    HELP_NAME = "Runs"
     BINDINGS = [
-        Binding("enter", "open", "Open", id="open"),
-        Binding("n", "app.new_run", "New run", id="new"),
+        Binding("enter", "open", "Open", id="open", show=False),
+        Binding("n", "app.new_run", "New", id="new"),
         Binding("slash", "filter", "Filter", id="filter"),
-        Binding("s", "sort", "Sort", id="sort"),
-        Binding("space", "mark", "Mark", id="mark"),
+        Binding("s", "sort", "Sort", id="sort", show=False),
+        Binding("space", "mark", "Mark", id="mark", key_display="␣"),
         Binding("c", "compare", "Compare", id="compare"),
-        Binding("p", "replay", "Replay", id="replay"),
-        Binding("t", "tag", "Tag", id="tag"),
-        Binding("e", "note", "Note", id="note", show=False),
-        Binding("x", "stop", "Stop run", id="stop", show=False),
+        Binding("p", "replay", "Replay", id="replay", show=False),
+        Binding("t", "tag", "Tag", id="tag", show=False),
+        Binding("e", "note", "Note", id="note"),
+        Binding("x", "stop", "Stop", id="stop"),
         Binding("d", "delete", "Delete", id="delete"),
+        Binding("w", "app.sweeps", "Sweeps", id="sweeps"),
+        Binding("a", "accuracy_vs_m", "Acc vs M", id="acc-vs-m", show=False),
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
         Binding("escape", "clear_filter", "Clear filter", show=False),
@@ -82,13 +131,14 @@ class RunsScreen(Screen):
         self.marked: set[str] = set()
         self.sort_key, self.sort_reverse = "started", True
         self.filter_text = ""
+        self.live: dict[str, Live] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Input(placeholder="filter: part of a name, dataset, method, status or tag", id="filter")
         yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
         yield Static("", id="runs-status")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -97,6 +147,7 @@ class RunsScreen(Screen):
         self.query_one("#filter").display = False
         self.refresh_runs()
         self.set_interval(2.0, self.refresh_runs)
+        self.set_interval(1 / LIVE_HZ, self.poll_live)
         table.focus()
 
     # ------------------------------------------------------------------ data
@@ -105,6 +156,20 @@ class RunsScreen(Screen):
         """Read every summary.json off the main thread, then update the table."""
         summaries = {s["id"]: s for s in store.list_runs(self.root)}
         self.app.call_from_thread(self.apply, summaries)
+
+    def poll_live(self) -> None:
+        """Read the new events of every running run; update its row where a shown cell changed."""
+        table = self.query_one(DataTable)
+        for rid, live in list(self.live.items()):
+            s = self.summaries.get(rid)
+            if s is None or s.get("status") != "running":
+                del self.live[rid]
+                continue
+            live.poll()
+            if rid in table.rows:
+                for (_, key), cell in zip(COLUMNS, row_cells(s, rid in self.marked, live)):
+                    if key in ("progress", "wall_s", "images_per_s") and str(table.get_cell(rid, key)) != str(cell):
+                        table.update_cell(rid, key, cell, update_width=True)
 
     def visible(self) -> list[dict[str, Any]]:
         """Summaries passing the filter, sorted."""
@@ -123,13 +188,28 @@ class RunsScreen(Screen):
         table = self.query_one(DataTable)
         changed = summaries != self.summaries
         self.summaries = summaries
+        for rid, s in summaries.items():
+            if s.get("status") == "running" and rid not in self.live:
+                self.live[rid] = Live(EventTail(self.root / rid / "events.jsonl"))
+                self.live[rid].poll()
         if changed or table.row_count != len(self.visible()):
             self.rebuild()
-        n_running = sum(s.get("status") == "running" for s in summaries.values())
-        self.query_one("#runs-status", Static).update(
-            f"{len(summaries)} runs, {n_running} running, {len(self.marked)} marked  |  store: {self.root}"
-            f"  |  sort: {self.sort_key}{' (desc)' if self.sort_reverse else ''}"
-            + (f"  |  filter: {self.filter_text!r}" if self.filter_text else ""))
+        self.update_status()
+
+    def update_status(self) -> None:
+        """The line under the table: counts, the store, the sort, and the highlighted run's error if any."""
+        n_running = sum(s.get("status") == "running" for s in self.summaries.values())
+        text = (f"{len(self.summaries)} runs, {n_running} running, {len(self.marked)} marked  |  sort: "
+                f"{self.sort_key}{' (desc)' if self.sort_reverse else ''}"
+                + (f"  |  filter: {self.filter_text!r}" if self.filter_text else "") + f"  |  store: {self.root}")
+        s = self.summaries.get(self.current_id() or "")
+        if s and s.get("error") and s.get("status") in ("failed", "damaged"):
+            text = f"{short_id(s)} {s['status']}: {s['error']}"
+        self.query_one("#runs-status", Static).update(Text(text, style="red" if s and s.get("error") else "",
+                                                           no_wrap=True, overflow="ellipsis"))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.update_status()
 
     def rebuild(self) -> None:
         """Re-fill the table, keeping the cursor on the same run."""
@@ -140,12 +220,12 @@ class RunsScreen(Screen):
         wanted = [s["id"] for s in rows]
         if existing == wanted:
             for s in rows:  # same rows in the same order: update cells only
-                for (label, key), cell in zip(COLUMNS, row_cells(s, s["id"] in self.marked)):
-                    table.update_cell(s["id"], key, cell)
+                for (label, key), cell in zip(COLUMNS, row_cells(s, s["id"] in self.marked, self.live.get(s["id"]))):
+                    table.update_cell(s["id"], key, cell, update_width=True)
             return
         table.clear()
         for s in rows:
-            table.add_row(*row_cells(s, s["id"] in self.marked), key=s["id"])
+            table.add_row(*row_cells(s, s["id"] in self.marked, self.live.get(s["id"])), key=s["id"])
         if current in wanted:
             table.move_cursor(row=wanted.index(current))
 
@@ -223,6 +303,16 @@ class RunsScreen(Screen):
             self.notify("mark two or more runs with space, then press c", severity="warning")
             return
         self.app.push_screen(CompareScreen(self.root, sorted(ids)))
+
+    def action_accuracy_vs_m(self) -> None:
+        """The grid and accuracy-versus-M chart of the marked runs (runs of any sweep, or of none)."""
+        from sslbench.tui.screens.sweeps import SweepsScreen
+
+        ids = sorted(i for i in self.marked if i in self.summaries)
+        if not ids:
+            self.notify("mark runs with space, then press a", severity="warning")
+            return
+        self.app.push_screen(SweepsScreen(self.root, ids))
 
     def action_replay(self) -> None:
         """Replay the run under the cursor."""
