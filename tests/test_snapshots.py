@@ -85,3 +85,63 @@ def test_new_run_form(snap_compare, app):
         await pilot.pause(0.5)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_new_run_form_with_every_error(snap_compare, app):
+    async def run_before(pilot):
+        await settle(pilot)
+        await pilot.press("n")
+        for _ in range(200):
+            if getattr(pilot.app.screen, "ready", False):
+                break
+            await pilot.pause(0.1)
+        form = pilot.app.screen
+        form.query_one("#f-data-m").value = "5000"
+        form.query_one("#f-train-steps").value = "-3"
+        await pilot.press("ctrl+l")
+        await pilot.pause(0.5)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_run_view_zoomed(snap_compare, app):
+    async def run_before(pilot):
+        await settle(pilot)
+        await pilot.press("enter")
+        await pilot.pause(0.5)
+        await pilot.press("right_square_bracket", "z")
+        await pilot.pause(0.5)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_sweeps(snap_compare, app):
+    import json
+
+    d = Path("runs/_sweeps/grid")
+    d.mkdir(parents=True)
+    (d / "sweep.json").write_text(json.dumps({"id": "grid", "preset": "quickstart", "created": 1_790_000_000.0,
+                                              "cells": {"fixmatch/m50/s0": "20260101-120000-digits-fixmatch-m50-aaaa",
+                                                        "supervised/m50/s0": "20260101-110000-digits-supervised-m50-bbbb",
+                                                        "kmeans/m50/s0": "20260101-100000-digits-kmeans-m50-cccc"}}))
+
+    async def run_before(pilot):
+        await settle(pilot)
+        await pilot.press("w")
+        await pilot.pause(1.0)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_full_log(snap_compare, app):
+    for d in Path("runs").iterdir():
+        (d / "log.txt").write_text("".join(f"step {i}: loss {1 / (i + 1):.3f}\n" for i in range(40)))
+
+    async def run_before(pilot):
+        await settle(pilot)
+        await pilot.press("enter")
+        await pilot.pause(0.5)
+        await pilot.press("o")
+        await pilot.pause(0.5)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Input, Static
 
+from sslbench.core.events import read_events
 from sslbench.core.store import list_runs, read_summary
 from sslbench.tui.app import SSLBenchApp
 from sslbench.tui.screens.compare import CompareScreen
@@ -148,14 +149,64 @@ async def test_quitting_the_app_leaves_the_run_going(store):
         await wait_until(pilot, lambda: app.screen.series.step > 0)
     (s,) = list_runs(store)
     assert s["status"] == "running"  # the app is gone, the trainer is not
-    pid = s["pid"]
-    os.kill(pid, 0)
-    end = time.time() + 180
-    while read_summary(store / s["id"])["status"] == "running" and time.time() < end:
-        time.sleep(0.5)
+    os.kill(s["pid"], 0)
+    from sslbench.tui.app import quit_notice
+
+    assert quit_notice(store).startswith("1 run keeps training")  # what the app prints as it quits
     app = SSLBenchApp(store)
-    async with app.run_test(size=(120, 30)) as pilot:
-        await wait_until(pilot, lambda: "finished" in table_text(app))
+    async with app.run_test(size=(160, 30)) as pilot:
+        home = app.screen
+        table = home.query_one(DataTable)
+        await wait_until(pilot, lambda: s["id"] in home.live, 10)
+        # the history reads the event tail: it moves ahead of summary.json (written at evaluations only)
+        await wait_until(pilot, lambda: home.live[s["id"]].step > (read_summary(store / s["id"])["step"] or 0), 120)
+        row = dict(zip([str(c.key.value) for c in table.columns.values()], table.get_row(s["id"])))
+        assert "%" in str(row["progress"]) and "<" in str(row["wall_s"]) and str(row["final_top1"]) == ""
+        await wait_until(pilot, lambda: "finished" in table_text(app), 180)
+        await pilot.press("enter")
+        view = app.screen
+        assert isinstance(view, RunView)
+        await wait_until(pilot, lambda: view.summary.get("status") == "finished", 10)
+        assert view.check_action("resume", ()) is False and view.check_action("stop", ()) is False
+        await pilot.press("r")  # a finished run is not resumed: no worker, no second end event
+        await pilot.pause(1.0)
+    ends = [e for e in read_events(store / s["id"] / "events.jsonl") if e["kind"] == "end"]
+    assert len(ends) == 1 and read_summary(store / s["id"])["status"] == "finished"
+
+
+async def test_run_view_shows_logged_panels_zooms_and_cycles(store):
+    import json
+
+    d = make_run(store, "r-sup", "supervised", final=0.9)
+    evs = [json.loads(line) for line in (d / "events.jsonl").read_text().splitlines()]
+    for e in evs:  # a method without pseudo-labels logs no mask rate
+        e.pop("mask_rate", None), e.pop("pl_acc", None)
+    (d / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in evs))
+    (d / "log.txt").write_text("worker says [bold]hello[/bold]\n")
+    app = SSLBenchApp(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.screen.query_one(DataTable).row_count == 1)
+        await pilot.press("enter")
+        view = app.screen
+        await wait_until(pilot, lambda: view.series.status == "finished", 10)
+        shown = lambda: [p for p in ("chart-loss", "chart-acc", "chart-mask", "chart-class", "chart-kmeans",  # noqa: E731
+                                     "chart-lr", "panel-confusion") if view.query_one(f"#{p}").display]
+        assert "chart-mask" not in view.available() and "chart-mask" not in shown()
+        assert shown() == ["chart-loss", "chart-acc", "chart-class", "panel-confusion"]
+        assert "\n" not in str(view.query_one("#run-header", Static).render()).strip()  # one line
+        await pilot.press("z")
+        assert shown() == ["chart-loss"]
+        await pilot.press("right_square_bracket")
+        assert shown() == ["chart-acc"]
+        await pilot.press("escape")  # leaves the zoom, not the screen
+        assert view is app.screen and len(shown()) == 4
+        await pilot.press("o")
+        from sslbench.tui.screens.log import LogScreen
+
+        assert isinstance(app.screen, LogScreen)
+        await pilot.pause(0.3)
+        lines = [str(line.text) for line in app.screen.query_one("#full-log").lines]
+        assert any("[bold]hello[/bold]" in line for line in lines)  # plain text, never markup
 
 
 async def test_a_sweep_with_one_m_so_far_shows_instead_of_crashing(store):

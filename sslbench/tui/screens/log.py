@@ -24,7 +24,7 @@ class LogScreen(Screen):
     def __init__(self, run_dir: Path):
         super().__init__()
         self.path = run_dir / "log.txt"
-        self.offset = 0
+        self.read_at = 0
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -41,16 +41,16 @@ class LogScreen(Screen):
         """Append the whole lines written since the last read (plain text: nothing in a log is markup)."""
         try:
             with open(self.path, "rb") as f:
-                f.seek(self.offset)
+                f.seek(self.read_at)
                 chunk = f.read()
         except OSError:
-            if not self.offset:
+            if not self.read_at:
                 self.query_one(RichLog).write(Text(f"no log.txt in {self.path.parent}", style="dim"))
-                self.offset = -1
+                self.read_at = -1
             return
         end = chunk.rfind(b"\n") + 1
         if end:
-            self.offset = max(self.offset, 0) + end
+            self.read_at = max(self.read_at, 0) + end
             log = self.query_one(RichLog)
             for line in chunk[:end].decode(errors="replace").splitlines()[-MAX_LINES:]:
                 log.write(Text(line))

@@ -213,12 +213,16 @@ class NewRunScreen(Screen):
                 pairs = [(k, v) for k, v in pairs if k != key]
         if not errors:
             return cfg
+        first = None
         for key, msg in errors.items():
             sec, _, name = key.partition(".")
             box = self.query(f"#err-{field_id(sec, name)}") if key != "form" else []
             if box:
                 box.first().update(msg)
                 box.first().display = True
+                first = first or box.first()
+        if first is not None:
+            self.call_after_refresh(first.scroll_visible, animate=False)  # the first error in view
         shown = [m for k, m in errors.items() if k == "form" or not self.query(f"#err-{field_id(*k.split('.', 1))}")]
         n = len(errors)
         self.show_error(f"{n} error{'s' if n > 1 else ''}" + (": " + "; ".join(shown) if shown else " (beside the fields)"))
