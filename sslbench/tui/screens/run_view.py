@@ -155,7 +155,10 @@ class RunView(Screen):
         grid.set_class(len(page) <= 2 and not self.zoomed, "two")
         for pid in PANELS:
             w = self.query_one(f"#{pid}")
-            w.display = pid in page
+            if isinstance(w, MetricChart):
+                w.show(pid in page)
+            else:
+                w.display = pid in page
             w.set_class(pid == panels[self.selected] and not self.zoomed, "selected")
 
     def redraw(self) -> None:

@@ -45,9 +45,18 @@ class MetricChart(PlotextPlot):
         self.legend = Text()
 
     def set_series(self, series: Series) -> None:
-        """Replace the data and redraw."""
+        """Replace the data and redraw (a hidden chart redraws when it is shown: see show())."""
         self.series = series
-        self.replot()
+        self.stale = not self.display
+        if self.display:
+            self.replot()
+
+    def show(self, visible: bool) -> None:
+        """Show or hide the chart, redrawing it if its data changed while hidden."""
+        self.display = visible
+        if visible and getattr(self, "stale", False):
+            self.stale = False
+            self.replot()
 
     def replot(self) -> None:
         """Rebuild the figure from the stored series at the widget's current width."""
