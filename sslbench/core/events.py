@@ -72,7 +72,8 @@ def _matrix(v: Any) -> bool:
 # per kind: field -> check; a field that is present must pass
 _CHECKS: dict[str, dict[str, Callable[[Any], bool]]] = {
     "batch": {"loss": _num_dict, "weight": _num_dict, "total": _opt_num, "mask_rate": _opt_num, "pl_acc": _opt_num,
-              "pl_acc_all": _opt_num, "lr": _opt_num, "images_per_s": _opt_num, "epoch": _opt_num},
+              "pl_acc_all": _opt_num, "pl_acc_class": lambda v: isinstance(v, list) and all(_opt_num(x) for x in v),
+              "lr": _opt_num, "images_per_s": _opt_num, "epoch": _opt_num},
     "eval": {"top1": _frac, "top5": lambda v: v is None or _frac(v), "loss": _opt_num, "confusion": _matrix,
              "per_class": lambda v: isinstance(v, list) and all(_opt_num(x) for x in v),
              "teacher": lambda v: isinstance(v, dict) and _frac(v.get("top1")), "memory_mb": _opt_num},

@@ -1,7 +1,7 @@
 """A run's events as named scalar series, the one vocabulary exports (CSV, JSON, TensorBoard, figures) share.
 
 Names: `loss/<term>`, `weight/<term>`, `loss/total`, `mask_rate`, `pl_acc`, `pl_acc_all`, `lr`, `images_per_s`,
-`epoch` and a method's own diagnostics (`kmeans_inertia`) from batch events; `eval/top1`, `eval/top5`, `eval/loss`, `eval/teacher_top1`, `eval/memory_mb`,
+`epoch`, `pl_acc_class/<name>` and a method's own diagnostics (`kmeans_inertia`) from batch events; `eval/top1`, `eval/top5`, `eval/loss`, `eval/teacher_top1`, `eval/memory_mb`,
 `eval/class/<name>` from evaluations; `phase/<name>/<field>` (inertia, cluster_acc, nmi, pl_acc, seconds, ...)
 from phase events. Fractions stay fractions (0..1).
 """
@@ -45,6 +45,9 @@ def points(events: list[dict]) -> Iterator[Point]:
                 for k, v in (e.get(group) or {}).items():
                     if _ok(v):
                         yield Point(step, t, f"{group}/{k}", float(v))
+            for i, v in enumerate(e.get("pl_acc_class") or []):
+                if _ok(v):
+                    yield Point(step, t, f"pl_acc_class/{classes[i] if i < len(classes) else i}", float(v))
             for k, v in e.items():  # the engine's fields and a method's own stats (e.g. kmeans_inertia)
                 if k not in ("kind", "step", "t") and _ok(v):
                     yield Point(step, t, "loss/total" if k == "total" else k, float(v))

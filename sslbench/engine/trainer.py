@@ -67,7 +67,8 @@ def steps_per_epoch(cfg: Config, data: DeviceData, method: type[Method]) -> int:
 class Meter:
     """Sums step diagnostics on the device; read (one sync) only at log intervals."""
 
-    def __init__(self) -> None:
+    def __init__(self, n_classes: int = 0) -> None:
+        self.n_classes = n_classes
         self.sums: dict[str, torch.Tensor] = {}
         self.weights: dict[str, float] = {}
         self.steps = 0
@@ -87,6 +88,10 @@ class Meter:
             self._acc("pl_correct", (correct * kept).sum())
             self._acc("pl_kept", kept.sum())
             self._acc("pl_acc_all", correct.mean())
+            if self.n_classes:  # per true class (hidden labels): which classes the pseudo-labels get wrong
+                y = hidden[u_idx]
+                self._acc("plc_correct", torch.bincount(y, weights=correct * kept, minlength=self.n_classes))
+                self._acc("plc_kept", torch.bincount(y, weights=kept, minlength=self.n_classes))
         self.steps += 1
         self.images += images
 
@@ -98,8 +103,11 @@ class Meter:
         if self.steps == 0:
             return None
         keys = list(self.sums)
-        vals = torch.stack([self.sums[k] for k in keys]).cpu().tolist() if keys else []  # sync point
-        v = dict(zip(keys, vals))
+        flat = torch.cat([self.sums[k].reshape(-1) for k in keys]).cpu().tolist() if keys else []  # sync point
+        v: dict[str, Any] = {}
+        for k in keys:
+            n = self.sums[k].numel()
+            v[k], flat = (flat[0] if self.sums[k].dim() == 0 else flat[:n]), flat[n:]
         ev: dict[str, Any] = {
             "loss": {k[5:]: v[k] / self.steps for k in keys if k.startswith("loss.")},
             "weight": dict(self.weights),
@@ -109,7 +117,9 @@ class Meter:
             ev["mask_rate"] = v["mask_rate"] / self.steps
             ev["pl_acc"] = v["pl_correct"] / v["pl_kept"] if v["pl_kept"] > 0 else None
             ev["pl_acc_all"] = v["pl_acc_all"] / self.steps
-        ev.update({k[5:]: v[k] / self.steps for k in keys if k.startswith("stat.")})
+            if "plc_kept" in v:
+                ev["pl_acc_class"] = [c / k if k > 0 else None for c, k in zip(v["plc_correct"], v["plc_kept"])]
+        ev.update({k[5:]: v[k] / self.steps for k in keys if k.startswith("stat.") and not isinstance(v[k], list)})
         self.sums, self.steps, self.images = {}, 0, 0
         return ev
 
@@ -274,7 +284,7 @@ def loop(r: Run, stop: process.StopFlag, started: float) -> str:
     b = cfg.train["batch"]
     ub = b * cfg.train["mu"] if r.method.spec().unlabeled else 0
     run_phase(r, lambda: r.method.before_training(r.clock))
-    meter, t_log, t_ck, paused = Meter(), time.time(), time.time(), 0.0
+    meter, t_log, t_ck, paused = Meter(r.data.n_classes), time.time(), time.time(), 0.0
     while r.step < r.total:
         if stop.set:
             return "stopped"

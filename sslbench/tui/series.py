@@ -43,6 +43,7 @@ class RunSeries:
     mask: tuple[list[float], list[float]] = field(default_factory=lambda: ([], []))
     pl_acc: tuple[list[float], list[float]] = field(default_factory=lambda: ([], []))
     lr: tuple[list[float], list[float]] = field(default_factory=lambda: ([], []))
+    pl_class: list[tuple[int, list]] = field(default_factory=list)
     evals: list[dict[str, Any]] = field(default_factory=list)
     phases: list[dict[str, Any]] = field(default_factory=list)
     last_batch: dict[str, Any] = field(default_factory=dict)
@@ -74,6 +75,8 @@ class RunSeries:
             if ev.get("pl_acc") is not None:
                 self.pl_acc[0].append(step)
                 self.pl_acc[1].append(ev["pl_acc"])
+            if ev.get("pl_acc_class"):
+                self.pl_class.append((step, ev["pl_acc_class"]))
             if ev.get("lr") is not None:
                 self.lr[0].append(step)
                 self.lr[1].append(ev["lr"])
@@ -123,6 +126,18 @@ class RunSeries:
                 if v is not None:
                     xs, ys = out.setdefault(names[i] if i < len(names) else str(i), ([], []))
                     xs.append(e["step"])
+                    ys.append(v)
+        return out
+
+    def pl_per_class(self) -> dict[str, tuple[list[float], list[float]]]:
+        """Class name -> (steps, accuracy of the kept pseudo-labels of that true class)."""
+        names = self.info.get("classes", [])
+        out: dict[str, tuple[list[float], list[float]]] = {}
+        for step, accs in self.pl_class:
+            for i, v in enumerate(accs):
+                if v is not None:
+                    xs, ys = out.setdefault(names[i] if i < len(names) else str(i), ([], []))
+                    xs.append(step)
                     ys.append(v)
         return out
 

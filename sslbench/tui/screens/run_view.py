@@ -27,8 +27,8 @@ def _fmt_s(s: float | None) -> str:
 
 
 # (panel id, when it shows: always, or only when the run logs what it draws)
-PANELS = ("chart-loss", "chart-acc", "chart-mask", "chart-class", "chart-kmeans", "chart-lr", "panel-confusion",
-          "chart-system")
+PANELS = ("chart-loss", "chart-acc", "chart-mask", "chart-class", "chart-plclass", "chart-kmeans", "chart-lr",
+          "panel-confusion", "chart-system")
 
 
 class RunView(Screen):
@@ -70,6 +70,7 @@ class RunView(Screen):
             yield MetricChart("test accuracy %", percent=True, id="chart-acc")
             yield MetricChart("pseudo-labels: kept, acc %", percent=True, id="chart-mask")
             yield MetricChart("per-class test accuracy %", percent=True, id="chart-class")
+            yield MetricChart("pseudo-label acc % per class", percent=True, id="chart-plclass")
             yield MetricChart("K-means: cluster acc, NMI %", percent=True, id="chart-kmeans")
             yield MetricChart("learning rate", id="chart-lr")
             with VerticalScroll(id="panel-confusion"):
@@ -140,7 +141,8 @@ class RunView(Screen):
         """The panels this run has something for, in order."""
         s = self.series
         has = {"chart-loss": True, "chart-acc": True, "chart-mask": bool(s.mask[0] or s.pl_acc[0]),
-               "chart-class": any(e.get("per_class") for e in s.evals), "chart-kmeans": bool(s.kmeans()),
+               "chart-class": any(e.get("per_class") for e in s.evals), "chart-plclass": bool(s.pl_class),
+               "chart-kmeans": bool(s.kmeans()),
                "chart-lr": bool(s.lr[0]) and len(set(s.lr[1])) > 1, "panel-confusion": True,
                "chart-system": bool(self.system)}
         return [p for p in PANELS if has[p]]
@@ -176,7 +178,11 @@ class RunView(Screen):
         mask = {k: v for k, v in (("kept", s.mask), ("pl accuracy", s.pl_acc)) if v[0]}
         self.query_one("#chart-mask", MetricChart).set_series(mask)
         self.query_one("#chart-class", MetricChart).set_series(s.per_class())
-        self.query_one("#chart-kmeans", MetricChart).set_series(s.kmeans())
+        self.query_one("#chart-plclass", MetricChart).set_series(s.pl_per_class())
+        km = self.query_one("#chart-kmeans", MetricChart)
+        inertia = [e["inertia"] for e in s.phases if isinstance(e.get("inertia"), (int, float))]
+        km.title = "K-means: cluster acc, NMI %" + (f" (inertia {inertia[-1]:.4g})" if inertia else "")
+        km.set_series(s.kmeans())
         self.query_one("#chart-lr", MetricChart).set_series({"lr": s.lr})
         cm, prev = s.confusion
         self.query_one(ConfusionMatrix).show(cm, prev, s.info.get("classes", []))
