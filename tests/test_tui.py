@@ -259,3 +259,29 @@ async def test_accuracy_versus_m_of_hand_marked_runs(store):
         assert isinstance(app.screen, SweepsScreen)
         chart = app.screen.query_one("#sweep-chart", MetricChart)
         await wait_until(pilot, lambda: chart.series.get("supervised", ([], []))[0] == [20, 50, 200], 10)
+
+
+async def test_brackets_in_tags_and_notes_are_shown_not_eaten(store):
+    """Issue: `t` + `baseline,seed0` showed nothing (the cell was read as Rich markup)."""
+    make_run(store, "20260101-100000-digits-fixmatch-m50-aaaa", "fixmatch", final=0.9)
+    make_run(store, "20260101-110000-digits-supervised-m50-bbbb", "supervised", final=0.8)
+    app = SSLBenchApp(store)
+    async with app.run_test(size=(200, 30)) as pilot:
+        await wait_until(pilot, lambda: app.screen.query_one(DataTable).row_count == 2)
+        await pilot.press("t")
+        await pilot.press(*"baseline,seed0", "enter")
+        await pilot.press("e")
+        await pilot.press(*"[red]not markup[/red]", "enter")
+        await wait_until(pilot, lambda: "[baseline, seed0]" in table_text(app), 10)
+        assert "[red]not markup[/red]" in table_text(app)
+        table = app.screen.query_one(DataTable)
+        status = next(c for c in table.columns.values() if str(c.key.value) == "status")
+        assert status.content_width >= len("finished")  # the column fits what it holds
+
+
+def test_quit_notice_counts_only_live_workers(store):
+    from sslbench.tui.app import quit_notice
+
+    make_run(store, "r-done", "fixmatch")
+    make_run(store, "r-dead", "fixmatch", status="running")  # no worker holds it: it was killed, not training
+    assert quit_notice(store) == "no runs are training"
