@@ -257,6 +257,68 @@ def sweep(
 
 
 @app.command()
+def reproduce(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="report-000, report-001 or report-002")],
+    rows: Annotated[str, typer.Option("--rows", help="comma-separated row ids (default: every row)")] = "",
+    seeds: Annotated[str, typer.Option("--seeds", help="comma-separated seeds (the reports ran one)")] = "0",
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="runs at once")] = 1,
+    set_: Annotated[list[str], typer.Option("--set", "-s", help="override any field in every run, e.g. "
+                                            "train.device=cuda (repeatable)")] = [],
+    data_dir: Annotated[Optional[str], typer.Option("--data-dir", help="data directory")] = None,
+    table_only: Annotated[bool, typer.Option("--table", help="print the table from the runs so far; run nothing")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="validate every run and print the plan; create nothing")] = False,
+    runs_dir: RunsDir = None,
+) -> None:
+    """Run a report's whole table as resumable sweeps and print it beside the report's own numbers."""
+    from sslbench.core.reports import report as get_report, sweep_name
+    from sslbench.report import show_reproduction
+
+    root = root_of(ctx, runs_dir)
+    try:
+        rep = get_report(name)
+        wanted = [r.strip() for r in rows.split(",") if r.strip()]
+        unknown = [r for r in wanted if r not in {row.id for row in rep.rows}]
+        if unknown:
+            raise ConfigError(f"{rep.name} has no row {unknown[0]!r} (rows: {', '.join(r.id for r in rep.rows)})")
+        sds = _ints(seeds, "--seeds") or [0]
+        if not 1 <= jobs <= 256:
+            raise ConfigError(f"--jobs={jobs} must be between 1 and 256")
+        extra = [config.parse_override(x) for x in set_] + ([("data.dir", data_dir)] if data_dir else [])
+        plan = []
+        for row in rep.rows:
+            if (wanted and row.id not in wanted) or row.why_not or table_only:
+                continue
+            from sslbench.runs.sweep import Cell
+
+            cells = [(Cell(meth, row.m, seed), config.load_checked(rep.preset, [
+                ("method.name", meth), ("train.seed", seed), *row.overrides, *extra]))
+                for meth in rep.columns for seed in sds]
+            plan.append((sweep_name(rep, row), cells))
+        for _, cells in plan[:1]:
+            check_device(cells[0][1])
+    except ConfigError as e:
+        fail(str(e))
+    if dry_run:
+        for sid, cells in plan:
+            print(f"{sid}: " + ", ".join(c.key for c, _ in cells))
+        return
+    from sslbench.runs import sweep as sw
+
+    for sid, cells in plan:
+        out.print(f"[bold]{escape(sid)}[/bold]: {len(cells)} runs")
+        try:
+            state = sw.run_sweep(root, sid, rep.preset, cells, jobs)
+        except ConfigError as e:
+            fail(str(e))
+        if not state.get("finished"):
+            show_reproduction(root, rep, out)
+            out.print(f"{rep.name} interrupted; run the same command again to resume it")
+            raise typer.Exit(1)
+    show_reproduction(root, rep, out)
+
+
+@app.command()
 def report(
     ctx: typer.Context,
     sweep_id: Annotated[Optional[str], typer.Argument(help="sweep id (default: the latest)")] = None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
+from typing import Any
 
 import plotext as plt
 from rich.console import Console
@@ -15,7 +16,7 @@ from sslbench.core import atomic
 from sslbench.core.events import read_events
 from sslbench.core.fmt import duration, mean_spread, mean_std, pct
 from sslbench.core.store import read_summary
-from sslbench.core.sweeps import accuracy_table, results, sweep_dir
+from sslbench.core.sweeps import SWEEPS, accuracy_table, results, sweep_dir
 
 
 def show_run(run_dir: Path, console: Console, width: int = 100, height: int = 18) -> None:
@@ -156,3 +157,56 @@ def _figure(rows: list[dict], path: Path) -> None:
     from sslbench.export import accuracy_figure
 
     accuracy_figure(rows, path)
+
+
+# --------------------------------------------------------------------------- reports reproduced
+
+
+def reproduction_rows(root: Path, rep: Any) -> list[dict[str, Any]]:
+    """One dict per reported number: row, method, field, the report's value, ours (finished seeds), status."""
+    from sslbench.core.reports import sweep_name
+    from sslbench.core.sweeps import load_state
+    from sslbench.core.errors import ConfigError
+
+    out = []
+    for row in rep.rows:
+        try:
+            runs = results(root, load_state(root, sweep_name(rep, row))) if not row.why_not else []
+        except ConfigError:
+            runs = []
+        for meth, numbers in row.numbers.items():
+            mine = [r for r in runs if r["method"] == meth]
+            for fld, theirs in numbers.items():
+                vals = [r[fld] for r in mine if r.get("status") == "finished" and r.get(fld) is not None]
+                status = row.why_not or ("" if vals else (", ".join(sorted({r["status"] for r in mine})) or "not run"))
+                out.append({"row": row.id, "label": row.label, "method": meth, "field": fld, "report": theirs,
+                            "ours": vals, "status": status, "note": row.notes.get(meth, "")})
+    return out
+
+
+def show_reproduction(root: Path, rep: Any, console: Console) -> Path:
+    """The report's table beside ours, with the difference in points; also written as <report>.md."""
+    rows = reproduction_rows(root, rep)
+    t = Table("row", "method", "", "report %", "sslbench %", "diff", "", title=rep.title, box=None,
+              header_style="bold")
+    lines = [f"# {rep.title}", "", "| row | method | | report % | sslbench % | diff |", "|---|---|---|---:|---:|---:|"]
+    for x in rows:
+        kind = "max" if x["field"] == "best_top1" else "final"
+        theirs = "withheld" if x["report"] is None else f"{100 * x['report']:.2f}"
+        ours = mean_spread(x["ours"]) if x["ours"] else x["status"]
+        diff = ""
+        if x["ours"] and x["report"] is not None:
+            d = 100 * (mean_std(x["ours"])[0] - x["report"])
+            diff = f"{d:+.2f}"
+        verdict = Text("within 3", style="green") if diff and abs(float(diff)) <= 3 else (
+            Text("off", style="red") if diff else Text(""))
+        t.add_row(x["label"], x["method"], kind, theirs, ours, diff, verdict)
+        lines.append(f"| {x['label']} | {x['method']} | {kind} | {theirs} | {ours} | {diff} |")
+    console.print(t)
+    notes = {f"{x['method']}: {x['note']}" for x in rows if x["note"]}
+    for n in sorted(notes):
+        console.print(Text(f"note: {n}", style="dim"))
+    d = root / SWEEPS
+    d.mkdir(parents=True, exist_ok=True)
+    atomic.write_text(d / f"{rep.name}.md", "\n".join(lines + [""] + [f"note: {n}" for n in sorted(notes)]) + "\n")
+    return d / f"{rep.name}.md"

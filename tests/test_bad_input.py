@@ -132,6 +132,16 @@ CASES = [  # (id, argv with {p}=preset folder, {base}=scratch, {runs}=store; exp
     ("run-runs-dir-unmakeable", ["run", "--preset", "quickstart", "--runs-dir", "/proc/sslbench/runs"], "run store"),
     ("bad-option", ["run", "--preset", "quickstart", "--bogus"], "--bogus"),
     ("methods-unknown", ["methods", "fixmach"], "did you mean"),
+    ("reproduce-unknown", ["reproduce", "report-009"], "unknown report"),
+    ("reproduce-row", ["reproduce", "report-001", "--rows", "m7"], "no row"),
+    ("reproduce-seeds", ["reproduce", "report-001", "--seeds", "x"], "--seeds"),
+    ("reproduce-set", ["reproduce", "report-002", "--set", "train.steps=-1"], "train.steps"),
+    ("export-target", ["export", "nosuchrun", "--to", "parquet", "{base}/out"], "unknown export target"),
+    ("export-run", ["export", "nosuchrun", "--to", "csv", "{base}/out"], "no run"),
+    ("download-unknown", ["download", "cifar100", "--data-dir", "{base}/dl"], "no known URL"),
+    ("download-digits", ["download", "digits", "--data-dir", "{base}/dl"], "scikit-learn"),
+    ("slurm-param", ["sweep", "--preset", "quickstart", "--methods", "supervised", "--m", "20", "--slurm", "x=1"],
+     "--executor slurm"),
 ] + [(f"preset-{name[:-5]}", ["run", "--preset", "{p}/" + name], "") for name in PRESETS if
      not name.startswith("sweep_")] + [
     (f"sweep-preset-{name[:-5]}", ["sweep", "--preset", "{p}/" + name], "sweep.") for name in PRESETS

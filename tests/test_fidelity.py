@@ -196,3 +196,20 @@ def test_report_001_network_is_as_written_and_augmentation_can_be_off():
     assert torch.equal(batch.x, plain) and torch.equal(batch.u_weak, batch.u_weak2)
     _, _, _, _, _, augmented = _setup("fixmatch")
     assert not torch.equal(augmented.x, data.normalize(data.images[augmented.l_idx].float() / 255))
+
+
+def test_one_optimiser_step_per_epoch_as_report_000_printed(tmp_path):
+    """optim.accumulate = 0: gradients of a whole epoch summed into one Adam step (report 000's code)."""
+    import torch
+
+    from conftest import sslbench
+
+    runs = tmp_path / "runs"
+    r = sslbench("run", "--preset", "quickstart", "--method", "supervised", "--set", "optim.name='adam'",
+                 "--set", "optim.accumulate=0", "--set", "train.epochs=3", "--set", "train.steps=0",
+                 "--set", "train.mu=0", "--set", "optim.ema=0.0", "--json", runs_dir=runs)
+    assert r.returncode == 0, r.stderr
+    (run_dir,) = [d for d in runs.iterdir() if not d.name.startswith("_")]
+    ck = torch.load(run_dir / "checkpoint.pt", weights_only=False)
+    steps = {int(s["step"]) for s in ck["opt"]["state"].values()}
+    assert steps == {3} and ck["step"] > 3  # many batches, three optimiser steps

@@ -42,8 +42,6 @@ KMEANS = (
           "dimensions too, as report 000's code did (1/d of the formula)", choices=("sum", "mean")),
 )
 RAMP = Param("ramp_steps", int, 2000, "steps of sigmoid ramp-up of lambda_u", lo=0, hi=10**8)
-MAPPING = Param("mapping", str, "hungarian", "cluster -> class: one-to-one (hungarian) or majority vote",
-                choices=("hungarian", "majority"))
 
 SPECS: dict[str, MethodSpec] = {s.name: s for s in (
     MethodSpec("supervised", "Labeled images only: the baseline every comparison needs.", unlabeled=False),
@@ -107,7 +105,11 @@ SPECS: dict[str, MethodSpec] = {s.name: s for s in (
     MethodSpec("autoencoder_kmeans", "Autoencoder codes clustered by K-means seeded with labeled class means; "
                "nearest-centroid classifier.", (
         Param("code_dim", int, 32, "autoencoder code size", lo=2, hi=4096),
-        MAPPING)),
+        Param("ae_on", str, "all", "images the autoencoder trains on: all, or the labeled ones only (report 002)",
+              choices=("all", "labeled")),
+        Param("mapping", str, "hungarian", "cluster -> class: one-to-one (hungarian), majority vote, or seed: "
+              "cluster i is the class whose labeled mean seeded it (report 002)",
+              choices=("hungarian", "majority", "seed")))),
     MethodSpec("deepcluster", "DeepCluster: K-means assignments as targets for a cluster head, plus labeled "
                "cross-entropy.", (
         Param("clusters", int, 50, "number of K-means clusters (may exceed the number of classes)", lo=2, hi=10000),

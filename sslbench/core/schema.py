@@ -39,6 +39,8 @@ OPTIM = (
     Param("schedule", str, "cosine", "learning-rate schedule", choices=("cosine", "constant")),
     Param("warmup", int, 0, "linear warm-up steps", lo=0, hi=10**8),
     Param("ema", float, 0.999, "EMA decay of weights used for evaluation (0: off)", lo=0.0, hi=0.99999),
+    Param("accumulate", int, 1, "batches whose gradients are summed into one optimiser step (0: one step per "
+          "epoch, as report 000's printed code)", lo=0, hi=10**6),
 )
 TRAIN = (
     Param("batch", int, 64, "labeled batch size B", lo=1, hi=65536),

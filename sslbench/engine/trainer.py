@@ -285,6 +285,7 @@ def loop(r: Run, stop: process.StopFlag, started: float) -> str:
     ub = b * cfg.train["mu"] if r.method.spec().unlabeled else 0
     run_phase(r, lambda: r.method.before_training(r.clock))
     meter, t_log, t_ck, paused = Meter(r.data.n_classes), time.time(), time.time(), 0.0
+    accumulate = cfg.optim["accumulate"] or r.epoch_len  # batches per optimiser step
     while r.step < r.total:
         if stop.set:
             return "stopped"
@@ -296,11 +297,13 @@ def loop(r: Run, stop: process.StopFlag, started: float) -> str:
         with r.amp():
             out = r.method.losses(batch, r.clock)
             loss = sum(out.weight[k] * v for k, v in out.loss.items())
-        r.opt.zero_grad(set_to_none=True)
+        if r.step % accumulate == 0:
+            r.opt.zero_grad(set_to_none=True)
         loss.backward()
-        r.opt.step()
-        if r.ema is not None:
-            r.ema.update(r.model)
+        if (r.step + 1) % accumulate == 0 or r.step + 1 == r.total:
+            r.opt.step()
+            if r.ema is not None:
+                r.ema.update(r.model)
         r.step += 1
         record_phase(r, r.method.after_step(r.clock), time.time())  # per step: no autocast context, no timing
         meter.add(out, r.hidden, batch.u_idx, batch.images_seen)
