@@ -216,10 +216,15 @@ def _pyplot() -> Any:
 
 
 def _save(fig: Any, path: Path) -> Path:
-    buf = io.BytesIO()
-    fig.savefig(buf, format=path.suffix[1:], dpi=130)
-    atomic.write_bytes(path, buf.getvalue())
-    return path
+    """Lay out, write atomically (the format from the suffix) and close a figure."""
+    try:
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format=path.suffix[1:], dpi=130)
+        atomic.write_bytes(path, buf.getvalue())
+        return path
+    finally:
+        _pyplot().close(fig)
 
 
 def run_figure(r: RunData, path: Path) -> Path:
@@ -247,11 +252,7 @@ def run_figure(r: RunData, path: Path) -> Path:
         ax.legend(fontsize=7)
     meta = r.meta
     fig.suptitle(f"{r.id}: {meta['method']}, M={meta['m']}, seed {meta['seed']}", fontsize=9)
-    fig.tight_layout()
-    try:
-        return _save(fig, path)
-    finally:
-        plt.close(fig)
+    return _save(fig, path)
 
 
 def confusion_figure(r: RunData, path: Path) -> Path | None:
@@ -275,11 +276,7 @@ def confusion_figure(r: RunData, path: Path) -> Path | None:
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(f"{r.id} at step {step}", fontsize=8)
-    fig.tight_layout()
-    try:
-        return _save(fig, path)
-    finally:
-        plt.close(fig)
+    return _save(fig, path)
 
 
 def accuracy_figure(rows: list[dict], path: Path, title: str = "") -> Path:
@@ -299,11 +296,7 @@ def accuracy_figure(rows: list[dict], path: Path, title: str = "") -> Path:
     if title:
         ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    try:
-        return _save(fig, path)
-    finally:
-        plt.close(fig)
+    return _save(fig, path)
 
 
 def _figures(runs: list[RunData], rows: list[dict], state: dict | None, out: Path, target: str) -> list[Path]:

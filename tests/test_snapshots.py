@@ -33,6 +33,17 @@ async def settle(pilot, rows: int = 3):
     await pilot.pause(0.2)
 
 
+async def open_form(pilot):
+    """The new-run form, built and settled."""
+    await settle(pilot)
+    await pilot.press("n")
+    for _ in range(200):
+        if getattr(pilot.app.screen, "ready", False):
+            break
+        await pilot.pause(0.1)
+    await pilot.pause(0.5)
+
+
 def test_runs_screen(snap_compare, app):
     assert snap_compare(app, terminal_size=(80, 24), run_before=settle)
 
@@ -76,25 +87,14 @@ def test_compare(snap_compare, app):
 
 def test_new_run_form(snap_compare, app):
     async def run_before(pilot):
-        await settle(pilot)
-        await pilot.press("n")
-        for _ in range(200):
-            if getattr(pilot.app.screen, "ready", False):
-                break
-            await pilot.pause(0.1)
-        await pilot.pause(0.5)
+        await open_form(pilot)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
 
 
 def test_new_run_form_with_every_error(snap_compare, app):
     async def run_before(pilot):
-        await settle(pilot)
-        await pilot.press("n")
-        for _ in range(200):
-            if getattr(pilot.app.screen, "ready", False):
-                break
-            await pilot.pause(0.1)
+        await open_form(pilot)
         form = pilot.app.screen
         form.query_one("#f-data-m").value = "5000"
         form.query_one("#f-train-steps").value = "-3"
