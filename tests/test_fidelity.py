@@ -213,3 +213,45 @@ def test_one_optimiser_step_per_epoch_as_report_000_printed(tmp_path):
     ck = torch.load(run_dir / "checkpoint.pt", weights_only=False)
     steps = {int(s["step"]) for s in ck["opt"]["state"].values()}
     assert steps == {3} and ck["step"] > 3  # many batches, three optimiser steps
+
+
+def test_airbench_network_and_one_cycle_schedule():
+    """airbench94's net: ~2M parameters at width 64, BN scales frozen, logits scaled by 1/9; linear decay to 0."""
+    import torch
+
+    from sslbench.engine.trainer import lr_at
+    from sslbench.models import build_model, n_params
+
+    net = build_model("airbench", (3, 32, 32), 10)
+    assert 1_900_000 < n_params(net) < 2_000_000
+    bns = [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert len(bns) == 6 and not any(b.weight.requires_grad for b in bns)
+    assert net(torch.randn(4, 3, 32, 32)).shape == (4, 10)
+    opt = {"lr": 0.4, "warmup": 100, "schedule": "linear"}
+    assert lr_at(99, 1000, opt) == 0.4 and lr_at(100, 1000, opt) == 0.4
+    assert abs(lr_at(550, 1000, opt) - 0.2) < 1e-12 and lr_at(1000, 1000, opt) == 0.0
+
+
+def test_test_time_flip_averages_the_mirror():
+    import pytest
+
+    """train.tta: the logits of an image and of its mirror, averaged (only where a flip keeps the class)."""
+    import torch
+
+    from sslbench.engine.evaluate import evaluate
+
+    class Data:  # the few fields evaluate() reads
+        n_classes, hflip = 2, True
+        images = torch.zeros(1)
+        eval_images = torch.tensor([[[[1.0, 0.0]]], [[[0.0, 1.0]]]])  # [2, 1, 1, 2]: left-lit, right-lit
+        eval_labels = torch.tensor([0, 0])
+
+        def plain(self, idx, images):
+            return images[idx]
+
+    def left_lit(x):  # "class 0" only when the left pixel is lit: fooled by the mirror
+        return torch.stack([x[:, 0, 0, 0], x[:, 0, 0, 1]], 1) * 10
+
+    assert evaluate(left_lit, Data())["top1"] == 0.5
+    flipped = evaluate(left_lit, Data(), flip=True)  # each image and its mirror: a tie on both
+    assert flipped["loss"] == pytest.approx(torch.log(torch.tensor(2.0)).item(), abs=1e-4)

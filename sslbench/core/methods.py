@@ -44,7 +44,9 @@ KMEANS = (
 RAMP = Param("ramp_steps", int, 2000, "steps of sigmoid ramp-up of lambda_u", lo=0, hi=10**8)
 
 SPECS: dict[str, MethodSpec] = {s.name: s for s in (
-    MethodSpec("supervised", "Labeled images only: the baseline every comparison needs.", unlabeled=False),
+    MethodSpec("supervised", "Labeled images only: the baseline every comparison needs.", (
+        Param("label_smoothing", float, 0.0, "label smoothing of the cross-entropy (airbench: 0.2)", lo=0.0,
+              hi=0.99),), unlabeled=False),
     MethodSpec("fixmatch", "FixMatch: confident weak-view predictions as hard targets for strong views.", FIXMATCH),
     MethodSpec("fixmatch_kmeans", "FixMatch with a K-means clustering loss on unlabeled deep features.",
                (*FIXMATCH, *KMEANS), min_labels=0),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sslbench.core.params import Param
 
-MODELS = ("cnn", "cnn001", "convnet4", "fastnet", "wrn28_2", "mlp", "mlp_wn")  # implemented in sslbench/models (a test keeps them equal)
+MODELS = ("airbench", "cnn", "cnn001", "convnet4", "fastnet", "wrn28_2", "mlp", "mlp_wn")  # implemented in sslbench/models (a test keeps them equal)
 MIN_SIDE = {"cnn001": 14}  # image side a model needs (four unpadded convs and two pools)
 SEED_MAX = 2**32 - 1  # numpy's limit, and far more seeds than anyone sweeps
 
@@ -36,7 +36,8 @@ OPTIM = (
     Param("momentum", float, 0.9, "SGD momentum, or Adam's beta1 (0.5 for GANs)", lo=0.0, hi=1.0),
     Param("nesterov", bool, True, "Nesterov momentum (SGD)"),
     Param("weight_decay", float, 5e-4, "L2 weight decay", lo=0.0, hi=1.0),
-    Param("schedule", str, "cosine", "learning-rate schedule", choices=("cosine", "constant")),
+    Param("schedule", str, "cosine", "learning-rate schedule after warm-up: cosine (FixMatch's), linear to 0 "
+          "(the CIFAR speedruns'), or constant", choices=("cosine", "linear", "constant")),
     Param("warmup", int, 0, "linear warm-up steps", lo=0, hi=10**8),
     Param("ema", float, 0.999, "EMA decay of weights used for evaluation (0: off)", lo=0.0, hi=0.99999),
     Param("accumulate", int, 1, "batches whose gradients are summed into one optimiser step (0: one step per "
@@ -55,6 +56,8 @@ TRAIN = (
     Param("amp", str, "auto", "mixed precision", choices=("auto", "bf16", "off")),
     Param("threads", int, 0, "CPU threads for torch (0: all cores)", lo=0, hi=1024),
     Param("seed", int, 0, "seed for the split, init, sampling and augmentation", lo=0, hi=SEED_MAX),
+    Param("tta", bool, False, "evaluate on each test image and its mirror, averaging the logits (datasets "
+          "where a flip keeps the class)"),
     Param("time_limit", float, 0.0, "stop gracefully after this many seconds of this invocation (0: no limit)",
           lo=0.0, hi=10**9),
 )

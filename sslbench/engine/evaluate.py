@@ -11,14 +11,19 @@ from sslbench.data import DeviceData
 
 
 @torch.no_grad()
-def evaluate(predict: Callable[[torch.Tensor], torch.Tensor], data: DeviceData, batch: int = 1024) -> dict:
-    """Metrics of `predict` (images -> logits) over data.eval_images. Call under the run's autocast."""
+def evaluate(predict: Callable[[torch.Tensor], torch.Tensor], data: DeviceData, batch: int = 1024,
+             flip: bool = False) -> dict:
+    """Metrics of `predict` (images -> logits) over data.eval_images, with flip: the mean of the logits of each
+    image and its mirror (test-time augmentation, where a flip keeps the class). Call under the run's autocast."""
     k = data.n_classes
     confusion = torch.zeros(k * k, dtype=torch.long, device=data.images.device)
     loss_sum = torch.zeros((), device=data.images.device)
     top5 = torch.zeros((), dtype=torch.long, device=data.images.device)
     for idx in torch.arange(len(data.eval_labels), device=data.images.device).split(batch):
-        logits = predict(data.plain(idx, data.eval_images)).float()
+        x = data.plain(idx, data.eval_images)
+        logits = predict(x).float()
+        if flip and data.hflip:
+            logits = (logits + predict(x.flip(3)).float()) / 2
         y = data.eval_labels[idx]
         loss_sum += F.cross_entropy(logits, y, reduction="sum")
         confusion += torch.bincount(y * k + logits.argmax(1), minlength=k * k)

@@ -48,11 +48,14 @@ def make_optimizer(opt: dict, model: torch.nn.Module, extra: list[torch.nn.Param
 
 
 def lr_at(step: int, total: int, opt: dict) -> float:
-    """Linear warm-up, then FixMatch's cosine decay lr * cos(7 pi k / 16 K), or constant."""
+    """Linear warm-up, then FixMatch's cosine decay lr * cos(7 pi k / 16 K), a linear decay to 0 (the one-cycle
+    of the CIFAR speedruns), or constant."""
     if step < opt["warmup"]:
         return opt["lr"] * (step + 1) / opt["warmup"]
     if opt["schedule"] == "cosine":
         return opt["lr"] * math.cos(7 * math.pi * step / (16 * max(total, 1)))
+    if opt["schedule"] == "linear":
+        return opt["lr"] * max(total - step, 0) / max(total - opt["warmup"], 1)
     return opt["lr"]
 
 
@@ -369,11 +372,12 @@ def run_eval(r: Run) -> None:
     net = r.ema.module if r.ema is not None else r.model
     with r.amp():
         net.eval()
-        res = evaluate(r.method.classify(net), r.data)
+        res = evaluate(r.method.classify(net), r.data, flip=r.cfg.train["tta"])
         extra = r.method.eval_model()
         if extra is not None:
             extra.eval()
-            res["teacher"] = {k: v for k, v in evaluate(extra, r.data).items() if k in ("loss", "top1", "top5")}
+            res["teacher"] = {k: v for k, v in evaluate(extra, r.data, flip=r.cfg.train["tta"]).items()
+                              if k in ("loss", "top1", "top5")}
             extra.train()
         net.train(), r.model.train()
     r.best = res["top1"] if r.best is None else max(r.best, res["top1"])

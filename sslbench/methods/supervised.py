@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import torch.nn.functional as F
+
 from sslbench.data import Batch
-from sslbench.methods.common import Clock, Method, Out, cross_entropy
+from sslbench.methods.common import Clock, Method, Out
 
 
 class Supervised(Method):
@@ -12,5 +14,7 @@ class Supervised(Method):
     NAME = "supervised"
 
     def losses(self, batch: Batch, clock: Clock) -> Out:
-        """Cross-entropy on the weakly augmented labeled batch."""
-        return Out({"supervised": cross_entropy(self.model(batch.x), batch.y)}, {"supervised": 1.0})
+        """Cross-entropy (label-smoothed if asked) on the weakly augmented labeled batch."""
+        logits = self.model(batch.x).float()
+        return Out({"supervised": F.cross_entropy(logits, batch.y, label_smoothing=self.p["label_smoothing"])},
+                   {"supervised": 1.0})

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from sslbench.models.airbench import AirBench
 from sslbench.models.base import Classifier
 from sslbench.models.cnn import ConvNet4, ReportCNN, SmallCNN
 from sslbench.models.fastnet import FastNet
@@ -20,6 +21,7 @@ MODELS: dict[str, tuple[Callable[..., Classifier], str]] = {
     "convnet4": (ConvNet4, "the reports' 4-conv ClassificationNet"),
     "cnn001": (ReportCNN, "report 001's CNN as written: 4 convs without padding or BN, dropout, fc 32 (32k params)"),
     "fastnet": (FastNet, "fast small ResNet-style net that pools early (default)"),
+    "airbench": (AirBench, "airbench94's CIFAR-10 speedrun net: pool-first conv groups 64/256/256, GELU, 2M params"),
     "wrn28_2": (WideResNet, "WRN-28-2, the FixMatch reference network (1.5M parameters)"),
     "mlp": (MLP, "two hidden layers on raw pixels"),
     "mlp_wn": (MLPWN, "Improved-GAN's MNIST discriminator: weight-normed dense layers with Gaussian noise, no BN"),
