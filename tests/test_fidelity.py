@@ -233,9 +233,8 @@ def test_airbench_network_and_one_cycle_schedule():
 
 
 def test_test_time_flip_averages_the_mirror():
-    import pytest
-
     """train.tta: the logits of an image and of its mirror, averaged (only where a flip keeps the class)."""
+    import pytest
     import torch
 
     from sslbench.engine.evaluate import evaluate
