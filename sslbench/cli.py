@@ -273,6 +273,7 @@ def reproduce(
     """Run a report's whole table as resumable sweeps and print it beside the report's own numbers."""
     from sslbench.core.reports import report as get_report, sweep_name
     from sslbench.report import show_reproduction
+    from sslbench.runs import sweep as sw
 
     root = root_of(ctx, runs_dir)
     try:
@@ -289,9 +290,7 @@ def reproduce(
         for row in rep.rows:
             if (wanted and row.id not in wanted) or row.why_not or table_only:
                 continue
-            from sslbench.runs.sweep import Cell
-
-            cells = [(Cell(meth, row.m, seed), config.load_checked(rep.preset, [
+            cells = [(sw.Cell(meth, row.m, seed), config.load_checked(rep.preset, [
                 ("method.name", meth), ("train.seed", seed), *row.overrides, *extra]))
                 for meth in rep.columns for seed in sds]
             plan.append((sweep_name(rep, row), cells))
@@ -303,8 +302,6 @@ def reproduce(
         for sid, cells in plan:
             print(f"{sid}: " + ", ".join(c.key for c, _ in cells))
         return
-    from sslbench.runs import sweep as sw
-
     for sid, cells in plan:
         out.print(f"[bold]{escape(sid)}[/bold]: {len(cells)} runs")
         try:
