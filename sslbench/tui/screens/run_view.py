@@ -191,15 +191,17 @@ class RunView(Screen):
 
     def header_text(self) -> Text:
         """One line: method, M, status and progress, time, speed, latest accuracy, device, memory; a failed run
-        shows its error instead of the figures."""
+        (or damaged) run shows its error instead of the figures."""
         s, summ = self.series, self.summary
         status = summ.get("status") or s.status
         pct = f" {100 * s.step / s.total:.0f}%" if s.total else ""
         last = s.evals[-1] if s.evals else {}
         speed = s.last_batch.get("images_per_s")
-        head = Text.assemble((f"{summ.get('method', '')} M={summ.get('m', '')}", "bold"), f" {summ.get('dataset', '')}  ",
-                             (status, "bold red" if status == "failed" else "bold"))
-        if status == "failed":
+        broken = status in ("failed", "damaged")
+        m = "" if summ.get("m") is None else f" M={summ['m']}"
+        head = Text.assemble((f"{summ.get('method', '')}{m}", "bold"), f" {summ.get('dataset', '')}  ",
+                             (status, "bold red" if broken else "bold"))
+        if broken:
             head.append(f"  {summ.get('error') or s.error}", style="red")
         else:
             parts = [f"{s.step}/{s.total}{pct}", f"eta {_fmt_s(s.eta)}" if status == "running" else _fmt_s(s.t),

@@ -85,9 +85,10 @@ def row_cells(s: dict[str, Any], marked: bool, live: Live | None = None) -> list
         time_text = duration(wall)
     started = time.strftime("%m-%d %H:%M", time.localtime(s["started"])) if s.get("started") else ""
     name = (s.get("name") or short_id(s)) + (f" [{', '.join(s['tags'])}]" if s.get("tags") else "")
-    cells = ["*" if marked else " ", name, s.get("method", ""), str(s.get("m", "")), st, progress,
+    known = {k: "" if s.get(k) is None else str(s[k]) for k in ("method", "m", "seed", "dataset", "model")}  # damaged: unknown
+    cells = ["*" if marked else " ", name, known["method"], known["m"], st, progress,
              "" if st == "running" else pct(s.get("final_top1")), time_text, started, pct(s.get("best_top1")),
-             str(s.get("seed", "")), f"{ips:,.0f}" if ips else "", s.get("dataset", ""), s.get("model", ""),
+             known["seed"], f"{ips:,.0f}" if ips else "", known["dataset"], known["model"],
              s.get("sweep") or "", s.get("note") or ""]
     return [Text(str(c), style=STATUS_STYLE.get(st, "") if i == 4 else "") for i, c in enumerate(cells)]
 
