@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from sslbench.core import config
-from sslbench.engine.device import tune_cpu
+from sslbench.engine.device import amp_enabled, tune_cpu
 from sslbench.engine.trainer import train
 from sslbench.models import build_model
 from sslbench.core.events import read_events
@@ -28,15 +28,16 @@ from sslbench.core.store import new_run
 
 
 def bare(model_name: str, width: int, shape: tuple, n: int, steps: int, device: torch.device) -> float:
-    """Images/s of forward+backward+SGD step on random tensors of batch n (bf16 autocast, channels_last)."""
+    """Images/s of forward+backward+SGD step on random tensors of batch n (channels_last; bf16 autocast where the
+    trainer would use it, as train.amp = "auto" decides)."""
     m = build_model(model_name, shape, 10, width).to(device, memory_format=torch.channels_last)
     opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9, nesterov=True)
     x = torch.randn(n, *shape, device=device).contiguous(memory_format=torch.channels_last)
     y = torch.randint(0, 10, (n,), device=device)
-    times = []
+    amp, times = amp_enabled("auto", device), []
     for i in range(steps + 3):
         t = time.perf_counter()
-        with torch.autocast(device.type, torch.bfloat16):
+        with torch.autocast(device.type, torch.bfloat16, enabled=amp):
             loss = torch.nn.functional.cross_entropy(m(x).float(), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()

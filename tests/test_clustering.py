@@ -33,6 +33,13 @@ def test_more_clusters_than_classes_fall_back_to_majority():
     assert (m[assign] == labels).all()
 
 
+def test_a_cluster_without_labeled_points_can_stay_unnamed():
+    assign, labels = np.array([0, 0, 1]), np.array([1, 1, 0])  # cluster 2 holds no labeled point
+    for how in ("majority", "hungarian"):
+        assert list(map_clusters(assign, labels, 3, 2, how)) == [1, 0, 1]  # default: the most common class
+        assert list(map_clusters(assign, labels, 3, 2, how, unnamed=-1)) == [1, 0, -1]
+
+
 def test_lloyd_finds_separated_blobs():
     g = torch.Generator().manual_seed(0)
     centers = torch.tensor([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])

@@ -118,7 +118,8 @@ def test_model_b_fits_kmeans_on_the_labeled_embeddings_only():
     cls, _ = cluster_pseudo_labels(codes, me, 2, "majority", fit_on="labeled")
     assert (cls[:10] == 0).all() and (cls[10:20] == 1).all() and (cls[20:] == 1).all()  # nearest labeled centroid
     cls_all, _ = cluster_pseudo_labels(codes, me, 2, "majority", fit_on="all")
-    assert (cls_all[:20] == cls_all[0]).all()  # fit on everything: the far pool takes a cluster of its own
+    assert (cls_all[:20] == cls_all[0]).all()  # fit on everything: the far pool takes a cluster of its own,
+    assert (cls_all[20:] == -1).all()  # which holds no labeled image, so its images get no pseudo-label
 
 
 def test_a_class_without_a_labeled_image_never_gives_nan(runs):

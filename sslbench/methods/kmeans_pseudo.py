@@ -18,7 +18,9 @@ from sslbench.models.autoencoder import ConvAutoencoder
 def cluster_pseudo_labels(codes: torch.Tensor, method: Method, k: int, how: str, fit_on: str = "all"
                           ) -> tuple[torch.Tensor, Phase]:
     """K-means over all codes (or only the labeled ones, then every code goes to its nearest centroid), clusters
-    named by the labeled images; returns (class per image, phase)."""
+    named by the labeled images in them; returns (class per image, -1 where the cluster holds no labeled image;
+    phase). With more clusters than classes (over-clustering) many clusters hold no labeled image: their images
+    get no pseudo-label rather than a guessed one."""
     data = method.data
     lab = data.labeled_idx
     if fit_on == "labeled":
@@ -29,10 +31,11 @@ def cluster_pseudo_labels(codes: torch.Tensor, method: Method, k: int, how: str,
         inertia = dist.sum().item()
     else:
         centroids, assign, inertia = fit_kmeans(codes, k, seed=method.seed)
-    mapping = map_clusters(assign[lab].cpu().numpy(), data.labels[lab].cpu().numpy(), k, data.n_classes, how)
+    mapping = map_clusters(assign[lab].cpu().numpy(), data.labels[lab].cpu().numpy(), k, data.n_classes, how, -1)
     classes = torch.as_tensor(mapping, device=assign.device)[assign]
-    return classes, Phase("pseudo_labels", {"inertia": float(inertia), "clusters": k}, data.unlabeled_idx,
-                          classes[data.unlabeled_idx], labels=True)
+    pool = data.unlabeled_idx[classes[data.unlabeled_idx] >= 0]
+    return classes, Phase("pseudo_labels", {"inertia": float(inertia), "clusters": k}, pool, classes[pool],
+                          labels=True)
 
 
 class KMeansPseudo(Method):

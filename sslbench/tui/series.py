@@ -6,10 +6,11 @@ to a few points per terminal cell, so a redraw costs the same at 1k and at 1M lo
 
 from __future__ import annotations
 
-from sslbench.core import fmt
-
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from sslbench.core import fmt
 
 
 def thin(xs: list[float], ys: list[float], n: int) -> tuple[list[float], list[float]]:
@@ -119,22 +120,18 @@ class RunSeries:
 
     def per_class(self) -> dict[str, tuple[list[float], list[float]]]:
         """Class name -> (eval steps, that class's test accuracy)."""
-        names = self.info.get("classes", [])
-        out: dict[str, tuple[list[float], list[float]]] = {}
-        for e in self.evals:
-            for i, v in enumerate(e.get("per_class") or []):
-                if v is not None:
-                    xs, ys = out.setdefault(names[i] if i < len(names) else str(i), ([], []))
-                    xs.append(e["step"])
-                    ys.append(v)
-        return out
+        return self._by_class((e["step"], e.get("per_class")) for e in self.evals)
 
     def pl_per_class(self) -> dict[str, tuple[list[float], list[float]]]:
         """Class name -> (steps, accuracy of the kept pseudo-labels of that true class)."""
+        return self._by_class(self.pl_class)
+
+    def _by_class(self, rows: Iterable[tuple[int, list | None]]) -> dict[str, tuple[list[float], list[float]]]:
+        """(step, one value per class) rows -> class name -> (steps, values), skipping missing values."""
         names = self.info.get("classes", [])
         out: dict[str, tuple[list[float], list[float]]] = {}
-        for step, accs in self.pl_class:
-            for i, v in enumerate(accs):
+        for step, values in rows:
+            for i, v in enumerate(values or []):
                 if v is not None:
                     xs, ys = out.setdefault(names[i] if i < len(names) else str(i), ([], []))
                     xs.append(step)
