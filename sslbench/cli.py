@@ -319,6 +319,8 @@ def reproduce(
 def report(
     ctx: typer.Context,
     sweep_id: Annotated[Optional[str], typer.Argument(help="sweep id (default: the latest)")] = None,
+    target: Annotated[Optional[float], typer.Option(
+        help="also the time each cell took to reach this test top-1, in percent (e.g. 95)")] = None,
     runs_dir: RunsDir = None,
 ) -> None:
     """Accuracy-versus-M table and chart of a sweep; also written as report.md / report.csv beside it."""
@@ -334,7 +336,9 @@ def report(
             state = sweeps[0]
         else:
             state = load_state(root, sweep_id)
-        d = show_sweep(root, state, out)
+        if target is not None and not 0 < target <= 100:
+            raise ConfigError(f"--target {target:g}: a test accuracy in percent, above 0 and at most 100")
+        d = show_sweep(root, state, out, None if target is None else target / 100)
     except ConfigError as e:
         fail(str(e))
     out.print(f"written: {escape(str(d / 'report.md'))}, {escape(str(d / 'report.csv'))}")

@@ -15,6 +15,7 @@ from rich.text import Text
 from sslbench.core import atomic
 from sslbench.core.events import read_events
 from sslbench.core.fmt import duration, mean_spread, mean_std, pct
+from sslbench.core.metrics import classes_of, time_to
 from sslbench.core.store import read_summary
 from sslbench.core.sweeps import SWEEPS, accuracy_table, results, sweep_dir
 
@@ -54,14 +55,7 @@ def show_run(run_dir: Path, console: Console, width: int = 100, height: int = 18
         plt.title(f"{evals[-1].get('split', 'eval')} accuracy")
         console.print(Text.from_ansi(plt.build()))
         if evals[-1].get("confusion"):
-            console.print(confusion_table(evals[-1]["confusion"], _classes(evs)))
-
-
-def _classes(evs: list[dict]) -> list[str]:
-    for e in evs:
-        if e["kind"] in ("start", "resume") and e.get("classes"):
-            return e["classes"]
-    return []
+            console.print(confusion_table(evals[-1]["confusion"], classes_of(evs)))
 
 
 def confusion_table(cm: list[list[int]], classes: list[str]) -> Table:
@@ -109,6 +103,29 @@ def table_csv(rows: list[dict]) -> str:
     return buf.getvalue()
 
 
+def time_to_table(root: Path, rows: list[dict], target: float) -> tuple[list[str], list[int], dict]:
+    """(methods, Ms, {(method, M): (seconds for each finished seed that reached target, finished seeds)}).
+    Seconds are the trainer's clock: from its first step, evaluations and per-epoch phases included."""
+    methods, ms, _ = accuracy_table(rows)
+    cells: dict[tuple[str, int], tuple[list[float], int]] = {}
+    for r in rows:
+        if r.get("status") == "finished":
+            hit = time_to(read_events(root / r["id"] / "events.jsonl"), target)
+            secs, n = cells.get((r["method"], r["m"]), ([], 0))
+            cells[(r["method"], r["m"])] = (secs + [hit[0]] if hit else secs, n + 1)
+    return methods, ms, cells
+
+
+def time_cell(cell: tuple[list[float], int] | None) -> str:
+    """'42s' (every seed reached it; the mean), '42s (2/3)' (some did), 'not reached' or '-' (none finished)."""
+    if not cell or not cell[1]:
+        return "-"
+    secs, n = cell
+    if not secs:
+        return "not reached"
+    return duration(sum(secs) / len(secs)) + ("" if len(secs) == n else f" ({len(secs)}/{n})")
+
+
 def accuracy_chart(rows: list[dict], width: int = 100, height: int = 20) -> str:
     """Terminal chart of mean accuracy versus M (log x), one line per method."""
     methods, ms, cells = accuracy_table(rows)
@@ -126,8 +143,9 @@ def accuracy_chart(rows: list[dict], width: int = 100, height: int = 20) -> str:
     return plt.build()
 
 
-def show_sweep(root: Path, state: dict, console: Console) -> Path:
-    """Print the table and chart; write report.md, report.csv (and report.png with matplotlib) beside sweep.json."""
+def show_sweep(root: Path, state: dict, console: Console, target: float | None = None) -> Path:
+    """Print the table and chart; write report.md, report.csv (and report.png with matplotlib) beside sweep.json.
+    With a target (a fraction), also the time each cell's runs took to first reach it."""
     rows = results(root, state)
     methods, ms, cells = accuracy_table(rows)
     title = f"sweep {state['id']}: final test top-1 % (mean ± std over seeds)"
@@ -140,9 +158,21 @@ def show_sweep(root: Path, state: dict, console: Console) -> Path:
         for meth in methods:
             t.add_row(meth, *[mean_spread(cells.get((meth, m))) for m in ms])
     console.print(t)
+    md = table_markdown(rows, f"sweep {state['id']}")
+    if target is not None:
+        _, _, times = time_to_table(root, rows, target)
+        title = f"time to {100 * target:g}% test top-1 (trainer clock; mean over the seeds that reached it)"
+        t = Table("method", *[f"M={m}" for m in ms], title=title, box=None, header_style="bold")
+        for meth in methods:
+            t.add_row(meth, *[time_cell(times.get((meth, m))) for m in ms])
+        console.print(t)
+        md += (f"\n{title.capitalize()}.\n\n| method | " + " | ".join(f"M={m}" for m in ms) + " |\n| --- | "
+               + " | ".join("---:" for _ in ms) + " |\n")
+        md += "".join(f"| {meth} | " + " | ".join(time_cell(times.get((meth, m))) for m in ms) + " |\n"
+                      for meth in methods)
     console.print(Text.from_ansi(accuracy_chart(rows)))
     d = sweep_dir(root, state["id"])
-    atomic.write_text(d / "report.md", table_markdown(rows, f"sweep {state['id']}"))
+    atomic.write_text(d / "report.md", md)
     atomic.write_text(d / "report.csv", table_csv(rows))
     _figure(rows, d / "report.png")
     return d

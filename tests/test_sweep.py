@@ -9,7 +9,8 @@ import sys
 import time
 
 from conftest import ROOT, sslbench
-from sslbench.report import table_csv
+from sslbench.core.events import read_events
+from sslbench.report import table_csv, time_to_table
 from sslbench.core.store import read_summary
 from sslbench.core.sweeps import list_sweeps, results
 
@@ -61,6 +62,19 @@ def test_sweep_interrupted_and_restarted_then_reported(runs):
     md = (runs / "_sweeps" / "small" / "report.md").read_text()
     assert md.count("\n| 20 |") == 1 and md.count("\n| 50 |") == 1
     assert table_csv(rows).splitlines()[1:] == csv[1:]
+
+    # time to a target: 1% is reached at every run's first evaluation, so each cell is the mean of those times
+    timed = sslbench("report", "small", "--target", "1", runs_dir=runs)
+    assert timed.returncode == 0 and "time to 1% test top-1" in timed.stdout, timed.stdout + timed.stderr
+    _, _, times = time_to_table(runs, rows, 0.01)
+    assert len(times) == 4
+    for (method, m), (secs, n) in times.items():
+        firsts = [next(e["t"] for e in read_events(runs / r["id"] / "events.jsonl") if e["kind"] == "eval")
+                  for r in rows if r["method"] == method and r["m"] == m]
+        assert n == 2 and secs == firsts
+    assert "Time to 1% test top-1" in (runs / "_sweeps" / "small" / "report.md").read_text()
+    bad = sslbench("report", "small", "--target", "0", runs_dir=runs)
+    assert bad.returncode == 2 and bad.stderr.strip().startswith("error: --target 0") and bad.stdout == ""
 
 
 def test_sweep_runs_on_a_local_ray_instance(runs):

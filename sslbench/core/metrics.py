@@ -80,3 +80,11 @@ def series(events: list[dict]) -> dict[str, tuple[list[int], list[float]]]:
 def confusions(events: list[dict]) -> list[tuple[int, list[list[int]]]]:
     """(step, confusion matrix) of every evaluation that has one."""
     return [(e.get("step", 0), e["confusion"]) for e in events if e["kind"] == "eval" and e.get("confusion")]
+
+
+def time_to(events: list[dict], target: float) -> tuple[float, int] | None:
+    """(trainer seconds, step) of the first evaluation with top-1 >= target (a fraction); None if never."""
+    for e in events:
+        if e["kind"] == "eval" and _ok(e.get("top1")) and e["top1"] >= target:
+            return float(e.get("t", 0.0)), int(e.get("step", 0))
+    return None
