@@ -217,6 +217,22 @@ def test_one_optimiser_step_per_epoch_as_report_000_printed(tmp_path):
     assert steps == {3} and ck["step"] > 3  # many batches, three optimiser steps
 
 
+def test_report_000_refits_kmeans_once_per_pass_over_the_labeled_set(runs):
+    """train.epoch_over = "labeled": an epoch, and so each K-means refit, is one pass over the labeled batches."""
+    kw = dict(data__m=320, train__batch=32, train__mu=1, train__steps=30, train__eval_every=30,
+              method__kmeans_mode="sklearn")
+    _, by_labeled = run(runs, "quickstart", train__epoch_over="labeled", **kw)
+    _, by_pool = run(runs, "quickstart", **kw)
+
+    def refits(evs):
+        start = next(e for e in evs if e["kind"] == "start")
+        return start["steps_per_epoch"], [e["step"] for e in evs if e["kind"] == "phase" and e["name"] == "kmeans"]
+
+    assert refits(by_labeled)[0] == 10 and refits(by_labeled)[1][-3:] == [10, 20, 30]  # 320 / 32
+    per_pool, steps = refits(by_pool)
+    assert per_pool > 10 and all(s % per_pool == 0 for s in steps)  # the unlabeled pool, in batches of 32
+
+
 def test_airbench_network_and_one_cycle_schedule():
     """airbench94's net: ~2M parameters at width 64, BN scales frozen, logits scaled by 1/9; linear decay to 0."""
     import torch

@@ -47,8 +47,11 @@ TRAIN = (
     Param("batch", int, 64, "labeled batch size B", lo=1, hi=65536),
     Param("mu", int, 7, "unlabeled batch is mu x B", lo=0, hi=64),
     Param("steps", int, 0, "training steps (0: use epochs)", lo=0, hi=10**8),
-    Param("epochs", int, 0, "epochs over the unlabeled pool, or the labeled set without one (0: use steps)", lo=0,
+    Param("epochs", int, 0, "epochs (0: use steps); what an epoch passes over is train.epoch_over", lo=0,
           hi=10**6),
+    Param("epoch_over", str, "auto", "what one epoch (and each per-epoch phase: K-means refits, relabelling) "
+          "passes over: auto (the unlabeled pool in batches of mu x B where the method uses one, else the labeled "
+          "set), or the labeled set in batches of B (report 000's loop)", choices=("auto", "labeled")),
     Param("eval_every", int, 200, "evaluate every N steps", lo=1, hi=10**8),
     Param("log_every", int, 10, "write a batch event every N steps (doubles as the run grows)", lo=1, hi=10**8),
     Param("checkpoint_every", int, 1000, "write a checkpoint every N steps (and at least every 30 s)", lo=1, hi=10**8),

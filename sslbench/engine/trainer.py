@@ -60,9 +60,10 @@ def lr_at(step: int, total: int, opt: dict) -> float:
 
 
 def steps_per_epoch(cfg: Config, data: DeviceData, method: type[Method]) -> int:
-    """One epoch is a pass over the unlabeled pool (or over the labeled set when the method uses none)."""
+    """One epoch is a pass over the unlabeled pool (or over the labeled set when the method uses none, or when
+    train.epoch_over says so)."""
     b, mu = cfg.train["batch"], cfg.train["mu"]
-    if method.spec().unlabeled and mu > 0 and len(data.unlabeled_idx) > 0:
+    if cfg.train["epoch_over"] == "auto" and method.spec().unlabeled and mu > 0 and len(data.unlabeled_idx) > 0:
         return max(1, math.ceil(len(data.unlabeled_idx) / (b * mu)))
     return max(1, math.ceil(len(data.labeled_idx) / b))
 
