@@ -13,7 +13,7 @@ from sslbench.core.events import read_events
 from sslbench.core.store import read_summary
 
 
-def wait_for(pred, timeout: float = 120, every: float = 0.2):
+def wait_for(pred, timeout: float = 300, every: float = 0.2):
     end = time.time() + timeout
     while time.time() < end:
         v = pred()
