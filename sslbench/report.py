@@ -103,17 +103,16 @@ def table_csv(rows: list[dict]) -> str:
     return buf.getvalue()
 
 
-def time_to_table(root: Path, rows: list[dict], target: float) -> tuple[list[str], list[int], dict]:
-    """(methods, Ms, {(method, M): (seconds for each finished seed that reached target, finished seeds)}).
+def time_to_table(root: Path, rows: list[dict], target: float) -> dict[tuple[str, int], tuple[list[float], int]]:
+    """{(method, M): (seconds for each finished seed that reached target, finished seeds)}.
     Seconds are the trainer's clock: from its first step, evaluations and per-epoch phases included."""
-    methods, ms, _ = accuracy_table(rows)
     cells: dict[tuple[str, int], tuple[list[float], int]] = {}
     for r in rows:
         if r.get("status") == "finished":
             hit = time_to(read_events(root / r["id"] / "events.jsonl"), target)
             secs, n = cells.get((r["method"], r["m"]), ([], 0))
             cells[(r["method"], r["m"])] = (secs + [hit[0]] if hit else secs, n + 1)
-    return methods, ms, cells
+    return cells
 
 
 def time_cell(cell: tuple[list[float], int] | None) -> str:
@@ -160,16 +159,16 @@ def show_sweep(root: Path, state: dict, console: Console, target: float | None =
     console.print(t)
     md = table_markdown(rows, f"sweep {state['id']}")
     if target is not None:
-        _, _, times = time_to_table(root, rows, target)
+        times = time_to_table(root, rows, target)
+        cells_by_method = {meth: [time_cell(times.get((meth, m))) for m in ms] for meth in methods}
         title = f"time to {100 * target:g}% test top-1 (trainer clock; mean over the seeds that reached it)"
         t = Table("method", *[f"M={m}" for m in ms], title=title, box=None, header_style="bold")
-        for meth in methods:
-            t.add_row(meth, *[time_cell(times.get((meth, m))) for m in ms])
+        for meth, row in cells_by_method.items():
+            t.add_row(meth, *row)
         console.print(t)
         md += (f"\n{title.capitalize()}.\n\n| method | " + " | ".join(f"M={m}" for m in ms) + " |\n| --- | "
                + " | ".join("---:" for _ in ms) + " |\n")
-        md += "".join(f"| {meth} | " + " | ".join(time_cell(times.get((meth, m))) for m in ms) + " |\n"
-                      for meth in methods)
+        md += "".join(f"| {meth} | " + " | ".join(row) + " |\n" for meth, row in cells_by_method.items())
     console.print(Text.from_ansi(accuracy_chart(rows)))
     d = sweep_dir(root, state["id"])
     atomic.write_text(d / "report.md", md)

@@ -66,7 +66,7 @@ def test_sweep_interrupted_and_restarted_then_reported(runs):
     # time to a target: 1% is reached at every run's first evaluation, so each cell is the mean of those times
     timed = sslbench("report", "small", "--target", "1", runs_dir=runs)
     assert timed.returncode == 0 and "time to 1% test top-1" in timed.stdout, timed.stdout + timed.stderr
-    _, _, times = time_to_table(runs, rows, 0.01)
+    times = time_to_table(runs, rows, 0.01)
     assert len(times) == 4
     for (method, m), (secs, n) in times.items():
         firsts = [next(e["t"] for e in read_events(runs / r["id"] / "events.jsonl") if e["kind"] == "eval")
