@@ -66,6 +66,21 @@ def test_json_holds_series_and_confusions(store: Path, tmp_path: Path):
     assert run["confusion"][-1]["step"] == 40 and len(run["confusion"][-1]["matrix"]) == 10
 
 
+def test_run_view_folds_the_series_the_exports_write(store: Path):
+    """The run view folds events one at a time, the exports read them whole: the same names and points."""
+    from sslbench.core.metrics import series
+    from sslbench.tui.series import RunSeries
+
+    evs = read_events(Path(store) / one_run(store)["id"] / "events.jsonl")
+    view = RunSeries()
+    for ev in evs:
+        view.add(ev)
+    assert view.scalars == {k: tuple(map(list, v)) for k, v in series(evs).items()}
+    assert set(view.losses) == {"supervised", "consistency", "kmeans"}
+    assert view.scalar("eval/top1")[0] == [20, 40] and len(view.per_class()) == 10
+    assert view.scalar("mask_rate")[0] and not view.scalar("no such metric")[0]
+
+
 def test_tensorboard_files_read_back_with_tensorboards_reader(store: Path, tmp_path: Path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 

@@ -39,32 +39,37 @@ def points(events: list[dict]) -> Iterator[Point]:
     """Every finite scalar in the events, in order."""
     classes = classes_of(events)
     for e in events:
-        step, t, kind = e.get("step", 0), float(e.get("t", 0.0)), e["kind"]
-        if kind == "batch":
-            for group in ("loss", "weight"):
-                for k, v in (e.get(group) or {}).items():
-                    if _ok(v):
-                        yield Point(step, t, f"{group}/{k}", float(v))
-            for i, v in enumerate(e.get("pl_acc_class") or []):
+        yield from event_points(e, classes)
+
+
+def event_points(e: dict, classes: list[str]) -> Iterator[Point]:
+    """Every finite scalar in one event (class names for the per-class values; an index where one is missing)."""
+    step, t, kind = e.get("step", 0), float(e.get("t", 0.0)), e.get("kind")
+    if kind == "batch":
+        for group in ("loss", "weight"):
+            for k, v in (e.get(group) or {}).items():
                 if _ok(v):
-                    yield Point(step, t, f"pl_acc_class/{classes[i] if i < len(classes) else i}", float(v))
-            for k, v in e.items():  # the engine's fields and a method's own stats (e.g. kmeans_inertia)
-                if k not in ("kind", "step", "t") and _ok(v):
-                    yield Point(step, t, "loss/total" if k == "total" else k, float(v))
-        elif kind == "eval":
-            for k in EVAL_FIELDS:
-                if _ok(v := e.get(k)):
-                    yield Point(step, t, f"eval/{k}", float(v))
-            if _ok(v := (e.get("teacher") or {}).get("top1")):
-                yield Point(step, t, "eval/teacher_top1", float(v))
-            for i, v in enumerate(e.get("per_class") or []):
-                if _ok(v):
-                    yield Point(step, t, f"eval/class/{classes[i] if i < len(classes) else i}", float(v))
-        elif kind == "phase":
-            name = e.get("name", "phase")
-            for k, v in e.items():
-                if k not in ("kind", "step", "t", "name") and _ok(v):
-                    yield Point(step, t, f"phase/{name}/{k}", float(v))
+                    yield Point(step, t, f"{group}/{k}", float(v))
+        for i, v in enumerate(e.get("pl_acc_class") or []):
+            if _ok(v):
+                yield Point(step, t, f"pl_acc_class/{classes[i] if i < len(classes) else i}", float(v))
+        for k, v in e.items():  # the engine's fields and a method's own stats (e.g. kmeans_inertia)
+            if k not in ("kind", "step", "t") and _ok(v):
+                yield Point(step, t, "loss/total" if k == "total" else k, float(v))
+    elif kind == "eval":
+        for k in EVAL_FIELDS:
+            if _ok(v := e.get(k)):
+                yield Point(step, t, f"eval/{k}", float(v))
+        if _ok(v := (e.get("teacher") or {}).get("top1")):
+            yield Point(step, t, "eval/teacher_top1", float(v))
+        for i, v in enumerate(e.get("per_class") or []):
+            if _ok(v):
+                yield Point(step, t, f"eval/class/{classes[i] if i < len(classes) else i}", float(v))
+    elif kind == "phase":
+        name = e.get("name", "phase")
+        for k, v in e.items():
+            if k not in ("kind", "step", "t", "name") and _ok(v):
+                yield Point(step, t, f"phase/{name}/{k}", float(v))
 
 
 def series(events: list[dict]) -> dict[str, tuple[list[int], list[float]]]:

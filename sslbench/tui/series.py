@@ -6,11 +6,10 @@ to a few points per terminal cell, so a redraw costs the same at 1k and at 1M lo
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sslbench.core import fmt
+from sslbench.core import fmt, metrics
 
 
 def thin(xs: list[float], ys: list[float], n: int) -> tuple[list[float], list[float]]:
@@ -37,14 +36,11 @@ def smooth(ys: list[float], alpha: float = 0.1) -> list[float]:
 
 @dataclass
 class RunSeries:
-    """Everything the run view draws, folded from events in order."""
+    """Everything the run view draws, folded from events in order. Scalars are named as in core.metrics (the
+    vocabulary the exports use): `loss/<term>`, `mask_rate`, `pl_acc`, `lr`, `eval/class/<name>`, ..."""
 
     info: dict[str, Any] = field(default_factory=dict)
-    losses: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict)
-    mask: tuple[list[float], list[float]] = field(default_factory=lambda: ([], []))
-    pl_acc: tuple[list[float], list[float]] = field(default_factory=lambda: ([], []))
-    lr: tuple[list[float], list[float]] = field(default_factory=lambda: ([], []))
-    pl_class: list[tuple[int, list]] = field(default_factory=list)
+    scalars: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict)
     evals: list[dict[str, Any]] = field(default_factory=list)
     phases: list[dict[str, Any]] = field(default_factory=list)
     last_batch: dict[str, Any] = field(default_factory=dict)
@@ -60,27 +56,16 @@ class RunSeries:
         """Fold one event in (unknown kinds are ignored)."""
         kind, step = ev.get("kind"), ev.get("step", self.step)
         self.step, self.t = max(self.step, step or 0), ev.get("t", self.t)
+        for p in metrics.event_points(ev, self.info.get("classes", [])):
+            xs, ys = self.scalars.setdefault(p.metric, ([], []))
+            xs.append(p.step)
+            ys.append(p.value)
         if kind in ("start", "resume"):
             self.info.update({k: v for k, v in ev.items() if k not in ("kind", "t", "config")})
             self.total = ev.get("total_steps", self.total)
             self.status = "running"
             self._log(ev, f"{kind}: {ev.get('device', '')}")
         elif kind == "batch":
-            for k, v in ev.get("loss", {}).items():
-                xs, ys = self.losses.setdefault(k, ([], []))
-                xs.append(step)
-                ys.append(v)
-            if ev.get("mask_rate") is not None:
-                self.mask[0].append(step)
-                self.mask[1].append(ev["mask_rate"])
-            if ev.get("pl_acc") is not None:
-                self.pl_acc[0].append(step)
-                self.pl_acc[1].append(ev["pl_acc"])
-            if ev.get("pl_acc_class"):
-                self.pl_class.append((step, ev["pl_acc_class"]))
-            if ev.get("lr") is not None:
-                self.lr[0].append(step)
-                self.lr[1].append(ev["lr"])
             if ev.get("images_per_s"):
                 self.last_batch = ev
         elif kind == "eval":
@@ -99,6 +84,19 @@ class RunSeries:
         elif kind == "error":
             self.status, self.error = "failed", ev.get("message", "")
             self._log(ev, f"error: {self.error}")
+
+    def scalar(self, name: str) -> tuple[list[float], list[float]]:
+        """(steps, values) of one named scalar; empty lists if it was never logged."""
+        return self.scalars.get(name, ([], []))
+
+    def group(self, prefix: str) -> dict[str, tuple[list[float], list[float]]]:
+        """Every scalar named prefix + X, as X -> (steps, values)."""
+        return {k[len(prefix):]: v for k, v in self.scalars.items() if k.startswith(prefix)}
+
+    @property
+    def losses(self) -> dict[str, tuple[list[float], list[float]]]:
+        """Loss term -> (steps, values), the total left out."""
+        return {k: v for k, v in self.group("loss/").items() if k != "total"}
 
     def _log(self, ev: dict[str, Any], text: str) -> None:
         line = f"{ev.get('t', 0):8.1f}s  step {ev.get('step', 0):>7}  {text}"
@@ -120,23 +118,11 @@ class RunSeries:
 
     def per_class(self) -> dict[str, tuple[list[float], list[float]]]:
         """Class name -> (eval steps, that class's test accuracy)."""
-        return self._by_class((e["step"], e.get("per_class")) for e in self.evals)
+        return self.group("eval/class/")
 
     def pl_per_class(self) -> dict[str, tuple[list[float], list[float]]]:
         """Class name -> (steps, accuracy of the kept pseudo-labels of that true class)."""
-        return self._by_class(self.pl_class)
-
-    def _by_class(self, rows: Iterable[tuple[int, list | None]]) -> dict[str, tuple[list[float], list[float]]]:
-        """(step, one value per class) rows -> class name -> (steps, values), skipping missing values."""
-        names = self.info.get("classes", [])
-        out: dict[str, tuple[list[float], list[float]]] = {}
-        for step, values in rows:
-            for i, v in enumerate(values or []):
-                if v is not None:
-                    xs, ys = out.setdefault(names[i] if i < len(names) else str(i), ([], []))
-                    xs.append(step)
-                    ys.append(v)
-        return out
+        return self.group("pl_acc_class/")
 
     def kmeans(self) -> dict[str, tuple[list[float], list[float]]]:
         """Clustering quality at each K-means phase: cluster accuracy and NMI against the hidden labels, and

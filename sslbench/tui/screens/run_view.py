@@ -140,10 +140,11 @@ class RunView(Screen):
     def available(self) -> list[str]:
         """The panels this run has something for, in order."""
         s = self.series
-        has = {"chart-loss": True, "chart-acc": True, "chart-mask": bool(s.mask[0] or s.pl_acc[0]),
-               "chart-class": any(e.get("per_class") for e in s.evals), "chart-plclass": bool(s.pl_class),
+        has = {"chart-loss": True, "chart-acc": True,
+               "chart-mask": bool(s.scalar("mask_rate")[0] or s.scalar("pl_acc")[0]),
+               "chart-class": bool(s.per_class()), "chart-plclass": bool(s.pl_per_class()),
                "chart-kmeans": bool(s.kmeans()),
-               "chart-lr": bool(s.lr[0]) and len(set(s.lr[1])) > 1, "panel-confusion": True,
+               "chart-lr": len(set(s.scalar("lr")[1])) > 1, "panel-confusion": True,
                "chart-system": bool(self.system)}
         return [p for p in PANELS if has[p]]
 
@@ -166,16 +167,13 @@ class RunView(Screen):
     def redraw(self) -> None:
         """Push the series into the widgets."""
         s = self.series
-        losses = dict(s.losses)
-        if s.evals:
-            losses["eval loss"] = ([e["step"] for e in s.evals], [e["loss"] for e in s.evals])
+        losses = s.losses | ({"eval loss": s.scalar("eval/loss")} if s.scalar("eval/loss")[0] else {})
         self.query_one("#chart-loss", MetricChart).set_series(losses)
-        acc = {"top-1": ([e["step"] for e in s.evals], [e["top1"] for e in s.evals])}
-        if any("teacher" in e for e in s.evals):
-            acc["teacher"] = ([e["step"] for e in s.evals if "teacher" in e],
-                              [e["teacher"]["top1"] for e in s.evals if "teacher" in e])
+        acc = {"top-1": s.scalar("eval/top1")}
+        if s.scalar("eval/teacher_top1")[0]:
+            acc["teacher"] = s.scalar("eval/teacher_top1")
         self.query_one("#chart-acc", MetricChart).set_series(acc)
-        mask = {k: v for k, v in (("kept", s.mask), ("pl accuracy", s.pl_acc)) if v[0]}
+        mask = {k: v for k, v in (("kept", s.scalar("mask_rate")), ("pl accuracy", s.scalar("pl_acc"))) if v[0]}
         self.query_one("#chart-mask", MetricChart).set_series(mask)
         self.query_one("#chart-class", MetricChart).set_series(s.per_class())
         self.query_one("#chart-plclass", MetricChart).set_series(s.pl_per_class())
@@ -183,7 +181,7 @@ class RunView(Screen):
         inertia = [e["inertia"] for e in s.phases if isinstance(e.get("inertia"), (int, float))]
         km.title = "K-means: cluster acc, NMI %" + (f" (inertia {inertia[-1]:.4g})" if inertia else "")
         km.set_series(s.kmeans())
-        self.query_one("#chart-lr", MetricChart).set_series({"lr": s.lr})
+        self.query_one("#chart-lr", MetricChart).set_series({"lr": s.scalar("lr")})
         cm, prev = s.confusion
         self.query_one(ConfusionMatrix).show(cm, prev, s.info.get("classes", []))
         self.query_one("#run-header", Static).update(self.header_text())
