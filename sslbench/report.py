@@ -80,13 +80,19 @@ def confusion_table(cm: list[list[int]], classes: list[str]) -> Table:
 # --------------------------------------------------------------------------- sweeps: accuracy versus M
 
 
+def md_table(header: list[str], rows: list[list[str]], left: int = 0) -> str:
+    """A Markdown pipe table: the first `left` columns left-aligned, the rest (numbers) right-aligned."""
+    align = ["---"] * left + ["---:"] * (len(header) - left)
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows]) + "\n"
+
+
 def table_markdown(rows: list[dict], title: str) -> str:
     """Markdown table: one row per M, one column per method, mean ± std of final test top-1 (%) over seeds."""
     methods, ms, cells = accuracy_table(rows)
-    lines = [f"# {title}", "", "Final test top-1 accuracy (%), mean ± standard deviation over seeds (n = seeds; one seed: the value).", "",
-             "| M | " + " | ".join(methods) + " |", "| ---: | " + " | ".join("---:" for _ in methods) + " |"]
-    lines += [f"| {m} | " + " | ".join(mean_spread(cells.get((meth, m))) for meth in methods) + " |" for m in ms]
-    return "\n".join(lines) + "\n"
+    body = [[str(m)] + [mean_spread(cells.get((meth, m))) for meth in methods] for m in ms]
+    return (f"# {title}\n\nFinal test top-1 accuracy (%), mean ± standard deviation over seeds (n = seeds; one seed: "
+            f"the value).\n\n{md_table(['M', *methods], body)}")
 
 
 def table_csv(rows: list[dict]) -> str:
@@ -166,9 +172,8 @@ def show_sweep(root: Path, state: dict, console: Console, target: float | None =
         for meth, row in cells_by_method.items():
             t.add_row(meth, *row)
         console.print(t)
-        md += (f"\n{title.capitalize()}.\n\n| method | " + " | ".join(f"M={m}" for m in ms) + " |\n| --- | "
-               + " | ".join("---:" for _ in ms) + " |\n")
-        md += "".join(f"| {meth} | " + " | ".join(row) + " |\n" for meth, row in cells_by_method.items())
+        md += f"\n{title.capitalize()}.\n\n" + md_table(["method", *[f"M={m}" for m in ms]],
+                                                          [[meth, *row] for meth, row in cells_by_method.items()], left=1)
     console.print(Text.from_ansi(accuracy_chart(rows)))
     d = sweep_dir(root, state["id"])
     atomic.write_text(d / "report.md", md)
@@ -218,7 +223,7 @@ def show_reproduction(root: Path, rep: Any, console: Console) -> Path:
     rows = reproduction_rows(root, rep)
     t = Table("row", "method", "", "report %", "sslbench %", "diff", "", title=rep.title, box=None,
               header_style="bold")
-    lines = [f"# {rep.title}", "", "| row | method | | report % | sslbench % | diff |", "|---|---|---|---:|---:|---:|"]
+    md_rows = []
     for x in rows:
         kind = "max" if x["field"] == "best_top1" else "final"
         theirs = "withheld" if x["report"] is None else f"{100 * x['report']:.2f}"
@@ -230,12 +235,13 @@ def show_reproduction(root: Path, rep: Any, console: Console) -> Path:
         verdict = Text("within 3", style="green") if diff and abs(float(diff)) <= 3 else (
             Text("off", style="red") if diff else Text(""))
         t.add_row(x["label"], x["method"], kind, theirs, ours, diff, verdict)
-        lines.append(f"| {x['label']} | {x['method']} | {kind} | {theirs} | {ours} | {diff} |")
+        md_rows.append([x["label"], x["method"], kind, theirs, ours, diff])
     console.print(t)
     notes = {f"{x['method']}: {x['note']}" for x in rows if x["note"]}
     for n in sorted(notes):
         console.print(Text(f"note: {n}", style="dim"))
     d = root / SWEEPS
     d.mkdir(parents=True, exist_ok=True)
-    atomic.write_text(d / f"{rep.name}.md", "\n".join(lines + [""] + [f"note: {n}" for n in sorted(notes)]) + "\n")
+    md = md_table(["row", "method", "", "report %", "sslbench %", "diff"], md_rows, left=3)
+    atomic.write_text(d / f"{rep.name}.md", f"# {rep.title}\n\n{md}\n" + "".join(f"note: {n}\n" for n in sorted(notes)))
     return d / f"{rep.name}.md"
