@@ -155,26 +155,27 @@ def show_sweep(root: Path, state: dict, console: Console, target: float | None =
     methods, ms, cells = accuracy_table(rows)
     title = f"sweep {state['id']}: final test top-1 % (mean ± std over seeds)"
     if 8 + 16 * len(methods) <= console.width:  # one column per method, as in report.md
-        t = Table("M", *methods, title=title, box=None, header_style="bold")
+        t = Table("M", *methods, box=None, header_style="bold")
         for m in ms:
             t.add_row(str(m), *[mean_spread(cells.get((meth, m))) for meth in methods])
     else:  # too many methods for the terminal's width: one row per method instead
-        t = Table("method", *[f"M={m}" for m in ms], title=title, box=None, header_style="bold")
+        t = Table("method", *[f"M={m}" for m in ms], box=None, header_style="bold")
         for meth in methods:
             t.add_row(meth, *[mean_spread(cells.get((meth, m))) for m in ms])
-    console.print(t)
+    console.print(Text(title, style="italic"), t)  # the title on its own line: a narrow table would wrap it
     md = table_markdown(rows, f"sweep {state['id']}")
     if target is not None:
         times = time_to_table(root, rows, target)
         cells_by_method = {meth: [time_cell(times.get((meth, m))) for m in ms] for meth in methods}
         title = f"time to {100 * target:g}% test top-1 (trainer clock; mean over the seeds that reached it)"
-        t = Table("method", *[f"M={m}" for m in ms], title=title, box=None, header_style="bold")
+        t = Table("method", *[f"M={m}" for m in ms], box=None, header_style="bold")
         for meth, row in cells_by_method.items():
             t.add_row(meth, *row)
-        console.print(t)
+        console.print(Text(title, style="italic"), t)
         md += f"\n{title.capitalize()}.\n\n" + md_table(["method", *[f"M={m}" for m in ms]],
                                                           [[meth, *row] for meth, row in cells_by_method.items()], left=1)
-    console.print(Text.from_ansi(accuracy_chart(rows)))
+    if len(ms) > 1:  # a chart of one M is a column of dots
+        console.print(Text.from_ansi(accuracy_chart(rows)))
     d = sweep_dir(root, state["id"])
     atomic.write_text(d / "report.md", md)
     atomic.write_text(d / "report.csv", table_csv(rows))
