@@ -64,6 +64,22 @@ def test_m_equal_n_and_m_zero(runs):
     assert all(e["loss"]["supervised"] == 0 for e in evs if e["kind"] == "batch")
 
 
+def test_a_diverging_run_fails_at_once_naming_the_terms(runs):
+    """Issue: ssl_gan's losses went NaN at step ~110 of 600 and the run went on to 'finish' at 9.8% (one class)."""
+    from conftest import sslbench
+    from sslbench.core.store import list_runs
+
+    r = sslbench("run", "--preset", "quickstart", "--set", "optim.lr=10", "--set", "train.steps=300",
+                 "--set", "train.log_every=5", "--set", "train.checkpoint_every=5", runs_dir=runs)
+    assert r.returncode == 1 and "the loss is not finite by step" in r.stderr and "try a lower optim.lr" in r.stderr
+    (s,) = list_runs(runs)
+    evs = read_events(runs / s["id"] / "events.jsonl")
+    assert s["status"] == "failed" and "supervised nan" in s["error"] and evs[-1]["kind"] == "error"
+    assert evs[-1]["step"] < 300 and not any(e["kind"] == "eval" for e in evs)
+    ck = [e for e in evs if e["kind"] == "checkpoint"]  # the last checkpoint holds finite weights
+    assert all(e["step"] < evs[-1]["step"] for e in ck)
+
+
 def test_time_limit_stops_gracefully_with_a_final_evaluation_and_can_continue(runs):
     s, evs = run(runs, "quickstart", train__steps=100000, train__time_limit=3.0, train__eval_every=100000)
     assert s["status"] == "stopped" and s["stop_reason"] == "time_limit"  # not finished: it can be continued

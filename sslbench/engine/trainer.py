@@ -36,6 +36,11 @@ from sslbench.models import build_model, n_params
 CHECKPOINT_SECONDS = 30.0  # a kill never costs more than this much training
 
 
+class Diverged(RuntimeError):
+    """The loss became NaN or infinite: no step can recover from it, so the run fails rather than finish on
+    garbage weights (it used to run on and report the accuracy of a network that predicts one class)."""
+
+
 def make_optimizer(opt: dict, model: torch.nn.Module, extra: list[torch.nn.Parameter] = ()) -> torch.optim.Optimizer:
     """SGD-Nesterov (FixMatch) or Adam (the reports); no weight decay on biases and norm layers."""
     params = [*model.parameters(), *extra]
@@ -343,6 +348,9 @@ def write_batch(r: Run, meter: Meter, images_per_s: float | None) -> None:
     r.batch_events += 1
     if r.batch_events % MAX_BATCH_EVENTS == 0:
         r.log_every *= 2  # keep the event file bounded on long runs
+    if not math.isfinite(ev["total"]):  # checked before any checkpoint is written: the last one is still sound
+        bad = ", ".join(f"{k} {v}" for k, v in ev["loss"].items() if not math.isfinite(v)) or f"total {ev['total']}"
+        raise Diverged(f"the loss is not finite by step {r.step} ({bad}); the run stops here (try a lower optim.lr)")
 
 
 def run_phase(r: Run, hook: Callable[[], Phase | None]) -> None:
