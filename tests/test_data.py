@@ -78,6 +78,15 @@ def test_folder_dataset(tmp_path):
     assert len(ds.train_labels) + len(ds.test_labels) == 20
     red = ds.train_images[ds.train_labels == 0]
     assert (red[:, 0] == 255).all() and (red[:, 2] == 0).all()
+    # green is 0 in every image: the network's inputs are centred there, not 0/0 = NaN (a run used to diverge)
+    from sslbench.core import config
+    from sslbench.data import prepare
+
+    cfg = config.load("quickstart", [("data.dataset", "folder"), ("data.dir", str(tmp_path)), ("data.size", 16),
+                                     ("data.m", 4)])
+    data, _ = prepare(cfg, torch.device("cpu"))
+    x = data.normalize(data.images.float().div(255))
+    assert torch.isfinite(x).all() and (x[:, 1] == 0).all() and x[:, 0].std() > 0.5
 
 
 def test_weak_augment_translates_and_flips_reproducibly():

@@ -35,7 +35,8 @@ def prepare(cfg: Config, device: torch.device) -> tuple[DeviceData, torch.Tensor
     visible = torch.full_like(labels, -1)
     visible[labeled] = labels[labeled]
     x = images.float().div(255)
-    mean, std = x.mean((0, 2, 3)).view(1, -1, 1, 1), x.std((0, 2, 3)).view(1, -1, 1, 1)
+    # a channel that varies by less than one grey level counts as constant: it is centred, never divided by ~0
+    mean, std = x.mean((0, 2, 3)).view(1, -1, 1, 1), x.std((0, 2, 3)).clamp_min(1 / 255).view(1, -1, 1, 1)
     if d["inputs"] == "unit":  # [0, 1] pixels, as report 001 fed its network
         mean, std = torch.zeros_like(mean), torch.ones_like(std)
     h = images.shape[-1]
