@@ -230,8 +230,10 @@ def sweep(
         fail(str(e))
     out.print(f"sweep {sid}: {len(cells)} runs, {jobs} at a time")
     if dry_run:
+        own = grid.get("per_method", {})
         for cell, _ in cells:
-            print(f"  {cell.key}")
+            extra = ", ".join(f"{k}={v!r}" for k, v in own.get(cell.method, []))
+            print(f"  {cell.key}" + (f"  ({extra})" if extra else ""))
         return
     last: dict[str, str] = {}
 

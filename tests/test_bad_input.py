@@ -62,6 +62,13 @@ PRESETS = {  # file name -> bytes
     "sweep_m_str.toml": b'[sweep]\nmethods = ["supervised"]\nm = ["a"]\n',
     "sweep_seeds_float.toml": b'[sweep]\nmethods = ["supervised"]\nm = [10]\nseeds = [0.5]\n',
     "unknown_key.toml": b"[method]\ntua = 0.9\nname = \"fixmatch\"\n",
+    "sweep_per_method_key.toml": b'[sweep]\nmethods = ["supervised"]\nm = [10]\n'
+                                 b'[sweep.per_method.supervised]\nmodel = { nme = "mlp" }\n',
+    "sweep_per_method_unknown.toml": b'[sweep]\nmethods = ["supervised"]\nm = [10]\n'
+                                     b'[sweep.per_method.supervisd]\nmodel = { width = 8 }\n',
+    "sweep_per_method_seed.toml": b'[sweep]\nmethods = ["supervised"]\nm = [10]\n'
+                                  b'[sweep.per_method.supervised]\ntrain = { seed = 1 }\n',
+    "sweep_per_method_flat.toml": b'[sweep]\nmethods = ["supervised"]\nm = [10]\nper_method = 3\n',
 }
 
 CASES = [  # (id, argv with {p}=preset folder, {base}=scratch, {runs}=store; expected text in the error)

@@ -13,6 +13,7 @@ from sslbench.core.events import read_events
 from sslbench.report import table_csv, time_to_table
 from sslbench.core.store import read_summary
 from sslbench.core.sweeps import list_sweeps, results
+from sslbench.runs.sweep import plan
 
 GRID = ["sweep", "--preset", "quickstart", "--methods", "supervised,fixmatch", "--m", "20,50", "--seeds", "0,1",
         "--jobs", "2", "--set", "train.steps=120", "--set", "train.eval_every=60", "--name", "small"]
@@ -131,3 +132,16 @@ def test_slurm_without_sbatch_or_with_bad_params_is_one_line(runs):
         r = sslbench(*base, *extra, runs_dir=runs, env=env)
         assert r.returncode == 2 and words in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert not (runs / "_sweeps").exists() or not any((runs / "_sweeps").iterdir())
+
+
+def test_a_presets_per_method_settings_reach_that_methods_cells_only_and_set_wins(tmp_path):
+    preset = tmp_path / "grid.toml"
+    preset.write_text('[sweep]\nmethods = ["supervised", "ssl_gan"]\nm = [20]\n'
+                      '[sweep.per_method.ssl_gan]\nmodel = { name = "mlp_wn" }\ntrain = { batch = 10, mu = 1 }\n'
+                      '[data]\ndataset = "digits"\n[train]\nsteps = 5\nbatch = 16\n')
+    cells = {c.method: cfg for c, cfg in plan(str(preset), ["supervised", "ssl_gan"], [20], [0],
+                                              ["train.mu=3"], None)}
+    assert cells["ssl_gan"].model["name"] == "mlp_wn" and cells["ssl_gan"].train["batch"] == 10
+    assert cells["supervised"].model["name"] != "mlp_wn" and cells["supervised"].train["batch"] == 16
+    assert cells["ssl_gan"].train["mu"] == cells["supervised"].train["mu"] == 3  # --set applies to every cell
+    assert all(cfg.data["m"] == 20 for cfg in cells.values())

@@ -72,16 +72,41 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: {e.strerror or e}") from None
 
 
-def sweep_grid(preset: str) -> dict[str, list]:
-    """A preset's optional [sweep] table (methods, m, seeds): the grid `sslbench sweep --preset` runs by default."""
+def sweep_grid(preset: str) -> dict[str, Any]:
+    """A preset's optional [sweep] table: methods, m and seeds, the grid `sslbench sweep --preset` runs by default,
+    and per_method, the settings one method's cells take on top of the preset (e.g. its paper's network), as
+    {method: [(dotted key, value), ...]}; the values are checked when the cells' configs are built."""
     path = find_preset(preset)
     grid = read_toml(path).get("sweep", {})
     if not isinstance(grid, dict):
         raise ConfigError(f"{path}: [sweep] must be a table")
     for k, v in grid.items():
+        if k == "per_method":
+            grid[k] = _per_method(v, f"{path}: sweep.per_method")
+            continue
         if k not in ("methods", "m", "seeds"):
-            raise ConfigError(f"{path}: unknown key 'sweep.{k}'{suggest(k, ['methods', 'm', 'seeds'])}")
+            raise ConfigError(f"{path}: unknown key 'sweep.{k}'{suggest(k, ['methods', 'm', 'seeds', 'per_method'])}")
         want = str if k == "methods" else int
         if not isinstance(v, list) or not all(isinstance(x, want) and not isinstance(x, bool) for x in v):
             raise ConfigError(f"{path}: sweep.{k} must be a list of {want.__name__}s")
     return grid
+
+
+GRID_KEYS = ("method.name", "data.m", "train.seed")  # a cell's coordinates: the grid sets them, not per_method
+
+
+def _per_method(table: Any, where: str) -> dict[str, list[tuple[str, Any]]]:
+    """[sweep.per_method.<method>] tables flattened to (section.key, value) overrides."""
+    if not isinstance(table, dict) or not all(isinstance(t, dict) for t in table.values()):
+        raise ConfigError(f"{where} must hold one table per method, e.g. [sweep.per_method.ssl_gan.model]")
+    out = {}
+    for meth, sections in table.items():
+        pairs = []
+        for sec, values in sections.items():
+            if not isinstance(values, dict):
+                raise ConfigError(f"{where}.{meth}.{sec} must be a table of settings, e.g. {sec} = {{ ... }}")
+            pairs += [(f"{sec}.{k}", v) for k, v in values.items()]
+        if clash := [k for k, _ in pairs if k in GRID_KEYS]:
+            raise ConfigError(f"{where}.{meth}: {clash[0]} is a grid coordinate; set it in [sweep] or on the command line")
+        out[meth] = pairs
+    return out

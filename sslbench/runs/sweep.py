@@ -22,7 +22,10 @@ from typing import Any
 from sslbench.core import config
 from sslbench.core.atomic import write_json
 from sslbench.core.config import Config
+from sslbench.core.errors import ConfigError
+from sslbench.core.methods import method_spec
 from sslbench.core.names import check_name
+from sslbench.core.presets import find_preset, sweep_grid
 from sslbench.core.store import ensure_store, new_run, read_summary
 from sslbench.core.sweeps import cell_status, sweep_dir
 from sslbench.runs.launch import launch
@@ -53,13 +56,29 @@ def sweep_id(preset: str, methods: list[str], ms: list[int], seeds: list[int], s
 
 def plan(preset: str, methods: list[str], ms: list[int], seeds: list[int], sets: list[str],
          data_dir: str | None) -> list[tuple[Cell, Config]]:
-    """Validate every cell's config up front (nothing is created when one is bad)."""
+    """Validate every cell's config up front (nothing is created when one is bad). A method's cells take the
+    preset's [sweep.per_method.<method>] settings first, then --set and --data-dir, which win."""
     base = [config.parse_override(s) for s in sets]
     if data_dir:
         base.append(("data.dir", data_dir))
-    return [(Cell(method, m, seed), config.load_checked(preset, [("method.name", method), ("data.m", m),
-                                                                  ("train.seed", seed), *base]))
+    own = per_method(preset, methods)
+    return [(Cell(method, m, seed), config.load_checked(preset, [("method.name", method), *own.get(method, []),
+                                                                  ("data.m", m), ("train.seed", seed), *base]))
             for method, m, seed in itertools.product(methods, ms, seeds)]
+
+
+def per_method(preset: str, methods: list[str]) -> dict[str, list[tuple[str, Any]]]:
+    """The preset's per-method settings for these methods, each set checked against the preset (an error names
+    the preset's table, not the command line)."""
+    own = sweep_grid(preset).get("per_method", {})
+    for meth, pairs in own.items():
+        try:
+            method_spec(meth)
+            if meth in methods:
+                config.load(preset, [("method.name", meth), *pairs])
+        except ConfigError as e:
+            raise ConfigError(f"{find_preset(preset)}: sweep.per_method.{meth}: {e}") from None
+    return own
 
 
 def run_sweep(root: Path, sid: str, preset: str, cells: list[tuple[Cell, Config]], jobs: int,
