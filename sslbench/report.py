@@ -159,19 +159,14 @@ def show_sweep(root: Path, state: dict, console: Console, target: float | None =
         for m in ms:
             t.add_row(str(m), *[mean_spread(cells.get((meth, m))) for meth in methods])
     else:  # too many methods for the terminal's width: one row per method instead
-        t = Table("method", *[f"M={m}" for m in ms], box=None, header_style="bold")
-        for meth in methods:
-            t.add_row(meth, *[mean_spread(cells.get((meth, m))) for m in ms])
+        t = _by_method(ms, {meth: [mean_spread(cells.get((meth, m))) for m in ms] for meth in methods})
     console.print(Text(title, style="italic"), t)  # the title on its own line: a narrow table would wrap it
     md = table_markdown(rows, f"sweep {state['id']}")
     if target is not None:
         times = time_to_table(root, rows, target)
         cells_by_method = {meth: [time_cell(times.get((meth, m))) for m in ms] for meth in methods}
         title = f"time to {100 * target:g}% test top-1 (trainer clock; mean over the seeds that reached it)"
-        t = Table("method", *[f"M={m}" for m in ms], box=None, header_style="bold")
-        for meth, row in cells_by_method.items():
-            t.add_row(meth, *row)
-        console.print(Text(title, style="italic"), t)
+        console.print(Text(title, style="italic"), _by_method(ms, cells_by_method))
         md += f"\n{title.capitalize()}.\n\n" + md_table(["method", *[f"M={m}" for m in ms]],
                                                           [[meth, *row] for meth, row in cells_by_method.items()], left=1)
     if len(ms) > 1:  # a chart of one M is a column of dots
@@ -181,6 +176,14 @@ def show_sweep(root: Path, state: dict, console: Console, target: float | None =
     atomic.write_text(d / "report.csv", table_csv(rows))
     _figure(rows, d / "report.png")
     return d
+
+
+def _by_method(ms: list[int], cells: dict[str, list[str]]) -> Table:
+    """A table with one row per method and one column per M."""
+    t = Table("method", *[f"M={m}" for m in ms], box=None, header_style="bold")
+    for meth, row in cells.items():
+        t.add_row(meth, *row)
+    return t
 
 
 def _figure(rows: list[dict], path: Path) -> None:
