@@ -107,6 +107,7 @@ def _per_method(table: Any, where: str) -> dict[str, list[tuple[str, Any]]]:
                 raise ConfigError(f"{where}.{meth}.{sec} must be a table of settings, e.g. {sec} = {{ ... }}")
             pairs += [(f"{sec}.{k}", v) for k, v in values.items()]
         if clash := [k for k, _ in pairs if k in GRID_KEYS]:
-            raise ConfigError(f"{where}.{meth}: {clash[0]} is a grid coordinate; set it in [sweep] or on the command line")
+            raise ConfigError(f"{where}.{meth}: {clash[0]} is a grid coordinate; set it in [sweep] or on the "
+                              "command line")
         out[meth] = pairs
     return out
