@@ -294,6 +294,7 @@ def loop(r: Run, stop: process.StopFlag, started: float) -> str:
     ub = b * cfg.train["mu"] if r.method.spec().unlabeled else 0
     run_phase(r, lambda: r.method.before_training(r.clock))
     meter, t_log, t_ck, paused = Meter(r.data.n_classes), time.time(), time.time(), 0.0
+    seen = 0  # images since t_log: a checkpoint flushes the meter mid-interval, so the rate keeps its own count
     accumulate = cfg.optim["accumulate"] or r.epoch_len  # batches per optimiser step
     while r.step < r.total:
         if stop.set:
@@ -316,12 +317,12 @@ def loop(r: Run, stop: process.StopFlag, started: float) -> str:
         r.step += 1
         record_phase(r, r.method.after_step(r.clock), time.time())  # per step: no autocast context, no timing
         meter.add(out, r.hidden, batch.u_idx, batch.images_seen)
+        seen += batch.images_seen
 
         if r.step % r.log_every == 0 or r.step == r.total:
-            images, now = meter.images, time.time()
-            rate = images / max(now - t_log - paused, 1e-9)  # evaluation, phases and checkpoints excluded
+            rate = seen / max(time.time() - t_log - paused, 1e-9)  # evaluation, phases and checkpoints excluded
             write_batch(r, meter, images_per_s=round(rate, 1))
-            t_log, paused = time.time(), 0.0
+            t_log, paused, seen = time.time(), 0.0, 0
         t_pause = time.time()
         if r.step % r.epoch_len == 0:
             run_phase(r, lambda: r.method.on_epoch_end(r.clock))
