@@ -71,6 +71,14 @@ def test_switching_method_drops_the_presets_method_parameters(runs):
     assert r.returncode == 0, r.stderr
 
 
+def test_switching_network_drops_the_presets_width_unless_given():
+    """grid-mnist's fastnet width 16 once reached mlp_wn, whose widths are 500-1000, and the run got 24%."""
+    assert config.load("grid-mnist").model["width"] == 16
+    assert config.load("grid-mnist", [("model.name", "mlp_wn")]).model["width"] == 0  # the network's own default
+    assert config.load("grid-mnist", [("model.width", 8), ("model.name", "mlp_wn")]).model["width"] == 8
+    assert config.load("grid-mnist", [("model.name", "fastnet")]).model["width"] == 16  # same network: kept
+
+
 def test_every_shipped_preset_resolves():
     for p in list_presets():
         cfg = config.load(str(p))

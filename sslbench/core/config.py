@@ -77,6 +77,11 @@ def resolve(raw: dict[str, Any], overrides: list[tuple[str, Any]] = (), source: 
         # another method keeps only the preset's method parameters that it declares too
         names = {p.name for p in METHOD_SPECS[new_method].params}
         raw["method"] = {k: v for k, v in raw.get("method", {}).items() if k in names}
+    new_model = dict(overrides).get("model.name")
+    if new_model is not None and new_model != raw.get("model", {}).get("name", "fastnet"):
+        # width means something else to every network (fastnet's 16 shrank mlp_wn 60-fold): another network
+        # starts from its own default width unless the overrides give one
+        raw["model"] = {k: v for k, v in raw.get("model", {}).items() if k != "width"}
     for key, value in overrides:
         sec, name = _locate(key, raw, where)
         if sec is None:
