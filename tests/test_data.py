@@ -90,20 +90,29 @@ def test_folder_dataset(tmp_path):
 
 
 def test_weak_augment_translates_and_flips_reproducibly():
-    x = torch.rand(64, 3, 32, 32)
-    a = weak_augment(x, torch.Generator().manual_seed(0), pad=4, flip=True)
-    b = weak_augment(x, torch.Generator().manual_seed(0), pad=4, flip=True)
-    assert torch.equal(a, b) and a.shape == x.shape
-    assert (a - x).abs().amax((1, 2, 3)).gt(0).float().mean() > 0.9  # nearly every image moved
-    # no padding and no flip is the identity
-    assert torch.equal(weak_augment(x, torch.Generator(), pad=0, flip=False), x)
+    x = torch.randint(0, 256, (64, 3, 32, 32), dtype=torch.uint8).contiguous(memory_format=torch.channels_last)
+    idx = torch.arange(64)
+    a = weak_augment(x, idx, torch.Generator().manual_seed(0), pad=4, flip=True)
+    b = weak_augment(x, idx, torch.Generator().manual_seed(0), pad=4, flip=True)
+    assert torch.equal(a, b) and a.shape == x.shape and a.dtype == torch.uint8
+    assert (a != x).flatten(1).any(1).float().mean() > 0.9  # nearly every image moved
+    # no padding and no flip is the identity, in any order of indices
+    assert torch.equal(weak_augment(x, idx.flip(0), torch.Generator(), pad=0, flip=False), x.flip(0))
 
 
-def test_weak_augment_content_is_a_shifted_copy():
-    x = torch.zeros(1, 1, 8, 8)
-    x[0, 0, 4, 4] = 1.0
-    y = weak_augment(x, torch.Generator().manual_seed(3), pad=1, flip=False)
-    assert y.sum() == 1.0 and (y.nonzero()[0, 2:] - torch.tensor([4, 4])).abs().max() <= 1
+def test_weak_augment_is_reflect_pad_then_crop_after_a_flip():
+    """The one-gather weak view equals the textbook one: flip, F.pad(reflect), crop at the drawn offset."""
+    x = torch.randint(0, 256, (40, 3, 8, 8), dtype=torch.uint8).contiguous(memory_format=torch.channels_last)
+    idx = torch.randint(0, 40, (32,), generator=torch.Generator().manual_seed(1))
+    got = weak_augment(x, idx, torch.Generator().manual_seed(2), pad=2, flip=True)
+    g = torch.Generator().manual_seed(2)  # the same draws, in the same order
+    flips = torch.rand(32, generator=g) < 0.5
+    oy, ox = torch.randint(0, 5, (32,), generator=g), torch.randint(0, 5, (32,), generator=g)
+    for i in range(32):
+        img = x[idx[i]].float()
+        img = img.flip(2) if flips[i] else img
+        padded = torch.nn.functional.pad(img[None], (2, 2, 2, 2), mode="reflect")[0]
+        assert torch.equal(got[i].float(), padded[:, oy[i]:oy[i] + 8, ox[i]:ox[i] + 8]), i
 
 
 def test_strong_augment_changes_images_and_stays_in_range():

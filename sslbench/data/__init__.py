@@ -42,6 +42,7 @@ def prepare(cfg: Config, device: torch.device) -> tuple[DeviceData, torch.Tensor
     h = images.shape[-1]
     pad = max(1, round(h * 0.125))  # FixMatch's translate-by-12.5% (4 px on 32x32, 1 px on 8x8)
     on = lambda t: t.to(device)  # noqa: E731
-    data = DeviceData(ds.name, ds.classes, on(images), on(visible), on(labeled), on(unlabeled), on(eval_images),
+    images = on(images).contiguous(memory_format=torch.channels_last)  # what weak_augment reads in place
+    data = DeviceData(ds.name, ds.classes, images, on(visible), on(labeled), on(unlabeled), on(eval_images),
                       on(eval_labels), eval_split, on(mean), on(std), ds.hflip, pad, d["augment"] == "weak")
     return data, on(labels)

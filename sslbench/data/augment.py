@@ -1,7 +1,8 @@
 """Batched augmentation as tensor ops on the device: no per-sample Python, PIL or workers.
 
-Images here are float [B, C, H, W] in [0, 1]. Every random draw comes from the caller's generator,
-so a run is reproducible and resumable (the generator's state is checkpointed).
+weak_augment reads the stored uint8 images; strong_augment works on float [B, C, H, W] in [0, 1]. Every random
+draw comes from the caller's generator, so a run is reproducible and resumable (the generator's state is
+checkpointed).
 """
 
 from __future__ import annotations
@@ -18,21 +19,32 @@ def _uniform(n: int, g: torch.Generator, device: torch.device, lo: float = 0.0, 
     return torch.rand(n, generator=g, device=device) * (hi - lo) + lo
 
 
-def weak_augment(x: torch.Tensor, g: torch.Generator, pad: int, flip: bool) -> torch.Tensor:
-    """Random translation by up to `pad` pixels (reflect padding) and, if `flip`, horizontal flips."""
-    B, C, H, W = x.shape
+def _reflect(n: int, pad: int, device: torch.device) -> torch.Tensor:
+    """int64 [2 pad + 1, n]: row o holds, for each output position, its source position after a shift by o - pad,
+    reflected at the borders as F.pad(mode="reflect") would pad."""
+    j = (torch.arange(n, device=device)[None, :] + torch.arange(2 * pad + 1, device=device)[:, None] - pad).abs()
+    return torch.where(j >= n, 2 * (n - 1) - j, j)
+
+
+def weak_augment(images: torch.Tensor, idx: torch.Tensor, g: torch.Generator, pad: int, flip: bool) -> torch.Tensor:
+    """images[idx], each flipped horizontally with probability 1/2 (if `flip`) and translated by up to `pad`
+    pixels with reflect padding: [B, C, H, W] of images' dtype, channels_last.
+
+    One gather of whole pixels from the stored images does it all (2-3x faster than pad + crop on the float
+    batch: 6 against 14-19 ms for 448 CIFAR images here); stored channels_last, the store is read in place."""
+    _, C, H, W = images.shape
+    B, dev = len(idx), images.device
+    cols = torch.arange(W, device=dev).expand(B, W)
     if flip:
-        do = torch.rand(B, generator=g, device=x.device) < 0.5
-        x = torch.where(do[:, None, None, None], x.flip(3), x)
+        do = torch.rand(B, generator=g, device=dev) < 0.5
+        cols = torch.where(do[:, None], cols.flip(1), cols)
+    rows = torch.arange(H, device=dev).expand(B, H)
     if pad > 0:
-        xp = F.pad(x, (pad, pad, pad, pad), mode="reflect")
-        oy = torch.randint(0, 2 * pad + 1, (B,), generator=g, device=x.device)
-        ox = torch.randint(0, 2 * pad + 1, (B,), generator=g, device=x.device)
-        # two gathers with broadcast indices: half the cost of one 4-d advanced index here
-        iy = (oy[:, None] + torch.arange(H, device=x.device))[:, None, :, None].expand(B, C, H, W + 2 * pad)
-        ix = (ox[:, None] + torch.arange(W, device=x.device))[:, None, None, :].expand(B, C, H, W)
-        x = xp.gather(2, iy).gather(3, ix)
-    return x
+        oy = torch.randint(0, 2 * pad + 1, (B,), generator=g, device=dev)
+        ox = torch.randint(0, 2 * pad + 1, (B,), generator=g, device=dev)
+        rows, cols = _reflect(H, pad, dev)[oy], cols.gather(1, _reflect(W, pad, dev)[ox])
+    pixel = (idx[:, None, None] * H + rows[:, :, None]) * W + cols[:, None, :]  # [B, H, W] into the N*H*W pixels
+    return images.permute(0, 2, 3, 1).reshape(-1, C)[pixel].permute(0, 3, 1, 2)
 
 
 # FixMatch's RandAugment pool (Sohn et al. 2020, table 12): each op is applied with probability 0.5 at a
@@ -99,7 +111,7 @@ def _equalize(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     """PIL's ImageOps.equalize per image and channel: lut[i] = (step // 2 + #pixels below i) // step, where
     step = (pixels - count of the brightest level) // 255; a flat channel is left alone."""
     n, c, h, w = x.shape
-    q = (x * 255).round().long().clamp(0, 255).view(n * c, h * w)
+    q = (x * 255).round().long().clamp(0, 255).reshape(n * c, h * w)
     hist = torch.zeros(n * c, 256, dtype=torch.long, device=x.device).scatter_add_(1, q, torch.ones_like(q))
     levels = torch.arange(256, device=x.device)
     last = hist.gather(1, (levels * (hist > 0)).argmax(1, keepdim=True))

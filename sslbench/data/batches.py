@@ -14,8 +14,9 @@ from sslbench.data.augment import strong_augment, weak_augment
 class DeviceData:
     """A dataset on the training device, with its M-label split.
 
-    images: uint8 [N, C, H, W]; labels: int64 [N], -1 for every unlabeled image (the true labels stay with
-    the engine); labeled_idx / unlabeled_idx: int64 indices into images.
+    images: uint8 [N, C, H, W], stored channels_last (weak views gather whole pixels from it in place); labels:
+    int64 [N], -1 for every unlabeled image (the true labels stay with the engine); labeled_idx / unlabeled_idx:
+    int64 indices into images.
     """
 
     name: str
@@ -42,10 +43,14 @@ class DeviceData:
         """float [B, C, H, W] in [0, 1] -> standardised, channels_last."""
         return ((x - self.mean) / self.std).contiguous(memory_format=torch.channels_last)
 
+    def standardize(self, x: torch.Tensor) -> torch.Tensor:
+        """uint8 [B, C, H, W] -> standardised float, channels_last (normalize of x / 255, in one pass less)."""
+        scale, shift = 1.0 / (255.0 * self.std), -self.mean / self.std
+        return x.to(torch.float32, memory_format=torch.channels_last).mul_(scale).add_(shift)
+
     def plain(self, idx: torch.Tensor, images: torch.Tensor | None = None) -> torch.Tensor:
         """Un-augmented, normalised images at idx."""
-        src = self.images if images is None else images
-        return self.normalize(src[idx].float().div_(255))
+        return self.standardize((self.images if images is None else images)[idx])
 
 
 class Sampler:
@@ -105,32 +110,33 @@ class Batch:
     def x(self) -> torch.Tensor:
         """float [B, C, H, W] weakly augmented labeled images."""
         self.images_seen += len(self.l_idx)
-        return self._weak(self.l_idx)
+        return self.data.standardize(self._weak(self.l_idx))
 
     @cached_property
     def u_weak(self) -> torch.Tensor:
         """float [uB, C, H, W] weak view of the unlabeled images."""
         self.images_seen += len(self.u_idx)
-        return self.data.normalize(self._weak_view(self._u01))
+        return self.data.standardize(self._weak(self.u_idx))
 
     @cached_property
     def u_weak2(self) -> torch.Tensor:
         """float [uB, C, H, W] a second, independent weak view (Pi-model, Mean Teacher)."""
         self.images_seen += len(self.u_idx)
-        return self.data.normalize(self._weak_view(self._u01))
+        return self.data.standardize(self._weak(self.u_idx))
 
     @cached_property
     def u_strong(self) -> torch.Tensor:
         """float [uB, C, H, W] strong view (weak + RandAugment + cutout) of the same unlabeled images."""
         self.images_seen += len(self.u_idx)
-        weak = weak_augment(self._u01, self.g, self.data.pad, self.data.hflip)
+        weak = weak_augment(self.data.images, self.u_idx, self.g, self.data.pad, self.data.hflip)
+        weak = weak.contiguous().float().div_(255)  # RandAugment's ops run 20% faster on NCHW than channels_last
         return self.data.normalize(strong_augment(weak, self.g, self.n_ops, self.cutout))
 
     @cached_property
     def u_plain(self) -> torch.Tensor:
         """float [uB, C, H, W] un-augmented unlabeled images."""
         self.images_seen += len(self.u_idx)
-        return self.data.normalize(self._u01.clone())
+        return self.data.plain(self.u_idx)
 
     @property
     def has_unlabeled(self) -> bool:
@@ -142,14 +148,8 @@ class Batch:
         """False when M = 0."""
         return len(self.l_idx) > 0
 
-    @cached_property
-    def _u01(self) -> torch.Tensor:
-        return self.data.images[self.u_idx].float().div_(255)
-
     def _weak(self, idx: torch.Tensor) -> torch.Tensor:
-        return self.data.normalize(self._weak_view(self.data.images[idx].float().div_(255)))
-
-    def _weak_view(self, x01: torch.Tensor) -> torch.Tensor:
+        """uint8 weak view of the images at idx (the images themselves when data.augment is "none")."""
         if not self.data.augment:
-            return x01.clone()
-        return weak_augment(x01, self.g, self.data.pad, self.data.hflip)
+            return self.data.images[idx]
+        return weak_augment(self.data.images, idx, self.g, self.data.pad, self.data.hflip)
