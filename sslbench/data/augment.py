@@ -30,8 +30,8 @@ def weak_augment(images: torch.Tensor, idx: torch.Tensor, g: torch.Generator, pa
     """images[idx], each flipped horizontally with probability 1/2 (if `flip`) and translated by up to `pad`
     pixels with reflect padding: [B, C, H, W] of images' dtype, channels_last.
 
-    One gather of whole pixels from the stored images does it all (2-3x faster than pad + crop on the float
-    batch: 6 against 14-19 ms for 448 CIFAR images here); stored channels_last, the store is read in place."""
+    One gather of whole pixels from the stored images does it all: 448 CIFAR weak views, standardised, took 7.9
+    against 13.6 ms for pad + crop of the float batch here. Stored channels_last, the store is read in place."""
     _, C, H, W = images.shape
     B, dev = len(idx), images.device
     cols = torch.arange(W, device=dev).expand(B, W)
