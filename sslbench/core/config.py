@@ -78,7 +78,8 @@ def resolve(raw: dict[str, Any], overrides: list[tuple[str, Any]] = (), source: 
         names = {p.name for p in METHOD_SPECS[new_method].params}
         raw["method"] = {k: v for k, v in raw.get("method", {}).items() if k in names}
     new_model = dict(overrides).get("model.name")
-    if new_model is not None and new_model != raw.get("model", {}).get("name", "fastnet"):
+    default_model = next(p.default for p in SECTIONS["model"] if p.name == "name")
+    if new_model is not None and new_model != raw.get("model", {}).get("name", default_model):
         # width means something else to every network (fastnet's 16 shrank mlp_wn 60-fold): another network
         # starts from its own default width unless the overrides give one
         raw["model"] = {k: v for k, v in raw.get("model", {}).items() if k != "width"}
