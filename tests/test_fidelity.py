@@ -82,6 +82,21 @@ def test_self_training_retrains_a_fresh_network_with_the_reports_weights(runs):
     assert s["final_top1"] > 0.6
 
 
+def test_self_training_gives_each_fresh_network_its_own_schedule(runs):
+    """The retrained network warms up and decays again, as a run of its own would; kept (fresh = false), the one
+    network follows one schedule over the whole run."""
+    lr = {}
+    for fresh in (True, False):
+        _, evs = run(runs, "quickstart", method__name="self_training", method__fresh=fresh, train__steps=40,
+                     train__eval_every=40, train__log_every=1, optim__schedule="linear", optim__warmup=5,
+                     optim__lr=0.05)
+        lr[fresh] = {e["step"]: e["lr"] for e in evs if e["kind"] == "batch"}  # the lr the step-th batch ran at
+    # the pool is labelled after 20 steps; the 20th batch ran at the end of the first decay, the 21st warms up
+    assert math.isclose(lr[True][20], 0.05 / 15) and math.isclose(lr[True][21], 0.05 / 5)
+    assert math.isclose(lr[True][40], 0.05 / 15)
+    assert math.isclose(lr[False][21], 0.05 * 20 / 35)
+
+
 def test_self_training_in_epochs_gives_the_supervised_stage_the_standalone_budget(runs):
     # 40 epochs over the pool; the supervised model gets 40 epochs over the 50 labeled images (2 batches each),
     # what `--method supervised` with the same settings trains for

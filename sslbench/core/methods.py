@@ -88,8 +88,8 @@ SPECS: dict[str, MethodSpec] = {s.name: s for s in (
               hi=1.0),
         Param("weight", float, 0.1, "weight of each pseudo-labeled image relative to a labeled one in the mixed "
               "set (the report used 0.1)", lo=0.0, hi=1e6),
-        Param("fresh", bool, True, "retrain a freshly initialised network after labelling (the report); false "
-              "keeps training the same one"))),
+        Param("fresh", bool, True, "retrain a freshly initialised network after labelling (the report), with a "
+              "learning-rate schedule of its own; false keeps training the same one"))),
     MethodSpec("kmeans_pseudo", "Pseudo-labels from K-means on embeddings (PCA, autoencoder or backbone), "
                "clusters named by labeled points.", (
         Param("embedding", str, "pca", "what is clustered", choices=("pca", "autoencoder", "backbone")),

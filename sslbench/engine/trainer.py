@@ -8,6 +8,7 @@ point, setup included, ends the run 'failed' with its cause in summary.json and 
 
 from __future__ import annotations
 
+import bisect
 import math
 import os
 import time
@@ -65,6 +66,12 @@ def lr_at(step: int, total: int, opt: dict) -> float:
     if opt["schedule"] == "linear":
         return opt["lr"] * max(total - step, 0) / max(total - opt["warmup"], 1)
     return opt["lr"]
+
+
+def staged_lr(step: int, starts: list[int], opt: dict) -> float:
+    """lr_at within the stage that holds step; starts are the stages' first steps, then the run's total."""
+    i = bisect.bisect_right(starts, step) - 1
+    return lr_at(step - starts[i], starts[i + 1] - starts[i], opt)
 
 
 def steps_per_epoch(cfg: Config, data: DeviceData, method: type[Method]) -> int:
@@ -299,13 +306,14 @@ def loop(r: Run, stop: process.StopFlag, started: float) -> str:
     meter, t_log, t_ck, paused = Meter(r.data.n_classes), time.time(), time.time(), 0.0
     seen = 0  # images since t_log: a checkpoint flushes the meter mid-interval, so the rate keeps its own count
     accumulate = cfg.optim["accumulate"] or r.epoch_len  # batches per optimiser step
+    starts = sorted({0, *r.method.stages(r.clock, b), r.total})  # a fresh network gets a whole schedule of its own
     while r.step < r.total:
         if stop.set:
             return "stopped"
         if time_limit and time.time() - started >= time_limit:
             return "time_limit"
         for group in r.opt.param_groups:
-            group["lr"] = lr_at(r.step, r.total, cfg.optim)
+            group["lr"] = staged_lr(r.step, starts, cfg.optim)
         batch = Batch(r.data, r.gen, r.lab.next(b), r.unl.next(ub), cfg.data["strong_ops"], cfg.data["cutout"])
         with r.amp():
             out = r.method.losses(batch, r.clock)

@@ -105,6 +105,11 @@ class Method:
         """Runs after every optimiser step (clock.step steps done); e.g. an EMA teacher update, or a stage switch."""
         return None
 
+    def stages(self, clock: Clock, batch: int) -> list[int]:
+        """Steps at which a freshly initialised network starts training: the engine starts the learning-rate
+        schedule (warm-up, then decay to the stage's end) again at each. None by default: one schedule."""
+        return []
+
     def extra_parameters(self) -> list[torch.nn.Parameter]:
         """Parameters outside the classifier that the engine's optimiser should also train (e.g. a generator)."""
         return []

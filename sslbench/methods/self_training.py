@@ -1,5 +1,5 @@
 """Self-training, as report 001's Model C: train a supervised model on the M labeled images, label every
-unlabeled image with its argmax prediction, then train a *fresh* network on one mixed set where each
+unlabeled image with its argmax prediction, then train a *fresh* network (with a learning-rate schedule of its own) on one mixed set where each
 pseudo-labeled image weighs `weight` (0.1) and each labeled one 1.
 
 Stage lengths: the supervised stage runs `teacher_epochs` epochs over the labeled set (by default, when the
@@ -43,6 +43,10 @@ class SelfTraining(Method):
         teacher = max(1, min(teacher, clock.total_steps - 1))
         rest = clock.total_steps - teacher
         return [teacher + (rest * r) // self.p["rounds"] for r in range(self.p["rounds"])]
+
+    def stages(self, clock: Clock, batch: int) -> list[int]:
+        """Each fresh network is a training run of its own: its learning-rate schedule starts again."""
+        return self.switch_steps(clock, batch) if self.p["fresh"] else []
 
     def losses(self, batch: Batch, clock: Clock) -> Out:
         """Supervised stage: CE on labeled images. Then the mixed set: CE on both, weighted by their shares."""
