@@ -43,9 +43,14 @@ class DeviceData:
         """float [B, C, H, W] in [0, 1] -> standardised, channels_last."""
         return ((x - self.mean) / self.std).contiguous(memory_format=torch.channels_last)
 
+    @cached_property
+    def _affine(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(scale, shift) with standardize(x) = x * scale + shift."""
+        return 1.0 / (255.0 * self.std), -self.mean / self.std
+
     def standardize(self, x: torch.Tensor) -> torch.Tensor:
         """uint8 [B, C, H, W] -> standardised float, channels_last (normalize of x / 255, in one pass less)."""
-        scale, shift = 1.0 / (255.0 * self.std), -self.mean / self.std
+        scale, shift = self._affine
         return x.to(torch.float32, memory_format=torch.channels_last).mul_(scale).add_(shift)
 
     def plain(self, idx: torch.Tensor, images: torch.Tensor | None = None) -> torch.Tensor:
