@@ -1,12 +1,14 @@
 """Self-training, as report 001's Model C: train a supervised model on the M labeled images, label every
-unlabeled image with its argmax prediction, then train a *fresh* network (with a learning-rate schedule of its own) on one mixed set where each
-pseudo-labeled image weighs `weight` (0.1) and each labeled one 1.
+unlabeled image with its argmax prediction, then train a *fresh* network on one mixed set where each
+pseudo-labeled image weighs `weight` (0.1) and each labeled one 1. Each network is a run of its own: the
+engine starts the learning-rate schedule again for the fresh one.
 
 Stage lengths: the supervised stage runs `teacher_epochs` epochs over the labeled set (by default, when the
 run is budgeted in epochs, as many as the run has, which is what the standalone supervised run gets; when it
-is budgeted in steps, an equal share); the rest of the run is split between `rounds` retraining stages. The mixed set is drawn as a labeled batch plus an unlabeled batch, so
-the two terms are weighted by their shares of the mixed set, M/N and weight * (N - M)/N: in expectation
-the same loss as the report's per-image weighted batch mean over one shuffled set.
+is budgeted in steps, an equal share); the rest of the run is split between `rounds` retraining stages. The
+mixed set is drawn as a labeled batch plus an unlabeled batch, so the two terms are weighted by their shares
+of the mixed set, M/N and weight * (N - M)/N: in expectation the same loss as the report's per-image weighted
+batch mean over one shuffled set.
 """
 
 from __future__ import annotations
