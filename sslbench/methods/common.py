@@ -76,7 +76,8 @@ class Method:
 
     The engine calls, in order: before_training(clock) and stages(clock, batch) once; then per step
     losses(batch, clock) (it sums weight * loss, steps the optimiser) and after_step(clock); on_epoch_end(clock)
-    after each epoch; and classify(net) to evaluate. Its declaration (parameters, data needs) is SPECS[NAME] in sslbench.core.methods.
+    after each epoch; and classify(net) to evaluate. Its declaration (parameters, data needs) is SPECS[NAME] in
+    sslbench.core.methods.
     """
 
     NAME: ClassVar[str] = ""
