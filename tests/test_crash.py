@@ -57,7 +57,8 @@ def check_readable(runs: Path) -> None:
 
 @pytest.mark.slow
 def test_kill_9_at_random_moments_then_resume_ends_identical(runs):
-    ref = sslbench("run", *ARGS, "--json", runs_dir=runs / "ref")
+    # the timeout only stops a hung run: alone this run takes about a minute, but CI machines can be shared
+    ref = sslbench("run", *ARGS, "--json", runs_dir=runs / "ref", timeout=1200)
     assert ref.returncode == 0, ref.stderr
     ref_eval = [e for e in read_events(next((runs / "ref").iterdir()) / "events.jsonl") if e["kind"] == "eval"]
 
@@ -85,7 +86,7 @@ def test_kill_9_at_random_moments_then_resume_ends_identical(runs):
         assert s["status"] == "failed", s  # a dead worker never counts as running
         mid_training += s["step"] > 0
         check_readable(store)
-    res = sslbench("run", "--resume", run_id, runs_dir=store)
+    res = sslbench("run", "--resume", run_id, runs_dir=store, timeout=1200)
     assert res.returncode == 0, res.stderr
     d = store / run_id
     evals = [e for e in read_events(d / "events.jsonl") if e["kind"] == "eval"]
