@@ -39,7 +39,9 @@ OPTIM = (
     Param("schedule", str, "cosine", "learning-rate schedule after warm-up: cosine (FixMatch's), linear to 0 "
           "(the CIFAR speedruns'), or constant", choices=("cosine", "linear", "constant")),
     Param("warmup", int, 0, "linear warm-up steps", lo=0, hi=10**8),
-    Param("ema", float, 0.999, "EMA decay of weights used for evaluation (0: off)", lo=0.0, hi=0.99999),
+    Param("ema", float, 0.999, "EMA decay of weights used for evaluation (0: off); it ramps up as "
+          "min(ema, (1 + n) / (10 + n)) over the first n updates, so it only bites after about 10 / (1 - ema) "
+          "steps", lo=0.0, hi=0.99999),
     Param("accumulate", int, 1, "batches whose gradients are summed into one optimiser step (0: one step per "
           "epoch, as report 000's printed code)", lo=0, hi=10**6),
 )

@@ -32,6 +32,7 @@ class SelfTraining(Method):
         self.table = PseudoLabelTable(len(data.images), data.images.device)
         self.round = 0
         self.kept = 0
+        self.switch: list[int] | None = None  # the stage boundaries, fixed once the first batch has been seen
 
     def switch_steps(self, clock: Clock, batch: int) -> list[int]:
         """Steps after which the pool is (re)labelled: the end of the supervised stage, then each round's.
@@ -64,7 +65,9 @@ class SelfTraining(Method):
 
     def after_step(self, clock: Clock) -> Phase | None:
         """At a stage boundary: label the pool with the current model, then start a fresh network."""
-        if self.round >= self.p["rounds"] or clock.step != self.switch_steps(clock, self.batch)[self.round]:
+        if self.switch is None:
+            self.switch = self.switch_steps(clock, self.batch)
+        if self.round >= self.p["rounds"] or clock.step != self.switch[self.round]:
             return None
         pool = self.data.unlabeled_idx
         with torch.no_grad():
