@@ -96,3 +96,19 @@ def test_autoencoder_kmeans_classifies_by_nearest_centroid(tmp_path):
     losses = [e["loss"]["reconstruction"] for e in evs if e["kind"] == "batch"]
     assert losses[-1] < 0.5 * losses[0]  # the autoencoder learns to reconstruct
     assert s["final_top1"] > 0.6
+
+
+def test_autoencoder_kmeans_fits_at_the_last_epoch_and_skips_fits_nobody_reads(tmp_path, monkeypatch):
+    """K-means runs about ten times a run, always at the last epoch end; as every fit starts from the labeled
+    class means, the final accuracy is that of a run which refits at every epoch end."""
+    from sslbench.methods import autoencoder_kmeans
+    kw = dict(method__name="autoencoder_kmeans", method__ae_on="labeled", data__m=50, train__batch=10,
+              train__mu=0, train__steps=300, train__eval_every=300)
+    s, evs = run(tmp_path / "sparse", "quickstart", **kw)
+    fits = [e["step"] for e in evs if e["kind"] == "phase"]
+    epoch = fits[0]  # the first fit is at the first epoch end
+    assert fits[-1] == 300 // epoch * epoch and len(fits) <= autoencoder_kmeans.REFITS + 2 < 300 // epoch, fits
+    monkeypatch.setattr(autoencoder_kmeans, "REFITS", 10**9)
+    s_every, evs = run(tmp_path / "every", "quickstart", **kw)
+    assert [e["step"] for e in evs if e["kind"] == "phase"] == list(range(epoch, 301, epoch))
+    assert s["final_top1"] == s_every["final_top1"] > 0.5
