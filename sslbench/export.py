@@ -28,7 +28,7 @@ from sslbench.core.errors import ConfigError, suggest
 from sslbench.core.events import read_events
 from sslbench.core.fmt import mean_std
 from sslbench.core.metrics import classes_of, confusions, points, series
-from sslbench.core.sweeps import SWEEPS, accuracy_table, load_state, results
+from sslbench.core.sweeps import SWEEPS, accuracy_table, load_state, results, split_of
 
 TARGETS = ("tensorboard", "csv", "json", "png", "svg")
 COLUMNS = ("run", "sweep", "method", "m", "seed", "step", "t", "metric", "value")
@@ -280,7 +280,8 @@ def confusion_figure(r: RunData, path: Path) -> Path | None:
 
 
 def accuracy_figure(rows: list[dict], path: Path, title: str = "") -> Path:
-    """Final test top-1 versus M (log axis), mean with the standard deviation over seeds as error bars."""
+    """Final test (or validation) top-1 versus M (log axis), mean with the standard deviation over seeds as error
+    bars."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     by_method: dict[str, list[tuple[int, float, float, int]]] = {}
@@ -292,7 +293,7 @@ def accuracy_figure(rows: list[dict], path: Path, title: str = "") -> Path:
     if all(p[0] > 0 for pts in by_method.values() for p in pts):
         ax.set_xscale("log")
     ax.set_xlabel("M (labeled images)")
-    ax.set_ylabel("test top-1 (%), mean ± std over seeds")
+    ax.set_ylabel(f"{split_of(rows)} top-1 (%), mean ± std over seeds")
     if title:
         ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7)

@@ -17,7 +17,7 @@ from sslbench.core.events import read_events
 from sslbench.core.fmt import duration, mean_spread, mean_std, pct
 from sslbench.core.metrics import classes_of, time_to
 from sslbench.core.store import read_summary
-from sslbench.core.sweeps import SWEEPS, accuracy_table, results, sweep_dir
+from sslbench.core.sweeps import SWEEPS, accuracy_table, results, split_of, sweep_dir
 
 
 def show_run(run_dir: Path, console: Console, width: int = 100, height: int = 18) -> None:
@@ -88,11 +88,11 @@ def md_table(header: list[str], rows: list[list[str]], left: int = 0) -> str:
 
 
 def table_markdown(rows: list[dict], title: str) -> str:
-    """Markdown table: one row per M, one column per method, mean ± std of final test top-1 (%) over seeds."""
+    """Markdown table: one row per M, one column per method, mean ± std of final top-1 (%) over seeds."""
     methods, ms, cells = accuracy_table(rows)
     body = [[str(m)] + [mean_spread(cells.get((meth, m))) for meth in methods] for m in ms]
-    return (f"# {title}\n\nFinal test top-1 accuracy (%), mean ± standard deviation over seeds (n = seeds; one seed: "
-            f"the value).\n\n{md_table(['M', *methods], body)}")
+    return (f"# {title}\n\nFinal {split_of(rows)} top-1 accuracy (%), mean ± standard deviation over seeds (n = "
+            f"seeds; one seed: the value).\n\n{md_table(['M', *methods], body)}")
 
 
 def table_csv(rows: list[dict]) -> str:
@@ -144,7 +144,7 @@ def accuracy_chart(rows: list[dict], width: int = 100, height: int = 20) -> str:
     if len(ms) > 1 and min(ms) > 0:
         plt.xscale("log")
     plt.xlabel("M (labeled images)")
-    plt.title("test accuracy (%) versus M")
+    plt.title(f"{split_of(rows)} accuracy (%) versus M")
     return plt.build()
 
 
@@ -153,7 +153,7 @@ def show_sweep(root: Path, state: dict, console: Console, target: float | None =
     With a target (a fraction), also the time each cell's runs took to first reach it."""
     rows = results(root, state)
     methods, ms, cells = accuracy_table(rows)
-    title = f"sweep {state['id']}: final test top-1 % (mean ± std over seeds)"
+    title = f"sweep {state['id']}: final {split_of(rows)} top-1 % (mean ± std over seeds)"
     if 8 + 16 * len(methods) <= console.width:  # one column per method, as in report.md
         t = Table("M", *methods, box=None, header_style="bold")
         for m in ms:
@@ -165,7 +165,7 @@ def show_sweep(root: Path, state: dict, console: Console, target: float | None =
     if target is not None:
         times = time_to_table(root, rows, target)
         cells_by_method = {meth: [time_cell(times.get((meth, m))) for m in ms] for meth in methods}
-        title = f"time to {100 * target:g}% test top-1 (trainer clock; mean over the seeds that reached it)"
+        title = f"time to {100 * target:g}% {split_of(rows)} top-1 (trainer clock; mean over the seeds that reached it)"
         console.print(Text(title, style="italic"), _by_method(ms, cells_by_method))
         md += f"\n{title.capitalize()}.\n\n" + md_table(["method", *[f"M={m}" for m in ms]],
                                                           [[meth, *row] for meth, row in cells_by_method.items()], left=1)

@@ -156,3 +156,14 @@ def test_grid_mnist_runs_ssl_gan_on_the_network_and_optimiser_of_its_paper_prese
     paper = config.load("mnist-ssl-gan")
     assert grid.model == paper.model and grid.optim == paper.optim
     assert (grid.train["batch"], grid.train["mu"]) == (paper.train["batch"], paper.train["mu"])
+
+
+def test_a_sweep_evaluated_on_a_validation_split_says_so(runs):
+    """With data.val the runs never see the test set; a table titled 'test' would misreport them."""
+    out = sslbench("sweep", "--preset", "quickstart", "--methods", "supervised", "--m", "50", "--seeds", "0",
+                   "--set", "train.steps=20", "--set", "train.eval_every=20", "--set", "data.val=200", "--name",
+                   "on-val", runs_dir=runs, timeout=600)
+    assert out.returncode == 0 and "final validation top-1" in out.stdout and "test" not in out.stdout, out.stdout
+    run_id = list_sweeps(runs)[0]["cells"]["supervised/m50/s0"]
+    assert [e["split"] for e in read_events(runs / run_id / "events.jsonl") if e["kind"] == "eval"] == ["val"]
+    assert "Final validation top-1" in (runs / "_sweeps" / "on-val" / "report.md").read_text()

@@ -29,7 +29,7 @@ FIELDS: dict[str, tuple[type, ...]] = {
     "model": (str,), "seed": (int,), "tags": (list,), "sweep": (str,), "step": (int,), "total_steps": (int,),
     "best_top1": (int, float), "final_top1": (int, float), "final_top5": (int, float), "started": (int, float),
     "ended": (int, float), "wall_s": (int, float), "images_per_s": (int, float), "device": (str,), "pid": (int,),
-    "pid_start": (int,), "error": (str,), "note": (str,), "stop_reason": (str,),
+    "pid_start": (int,), "error": (str,), "note": (str,), "stop_reason": (str,), "eval_split": (str,),
 }
 
 
@@ -74,7 +74,7 @@ def initial_summary(run_id: str, cfg: Config, sweep: str = "") -> dict[str, Any]
             "seed": cfg.train["seed"], "tags": cfg.tags, "sweep": sweep, "step": 0, "total_steps": 0,
             "best_top1": None, "final_top1": None, "final_top5": None, "started": time.time(), "ended": None,
             "wall_s": 0.0, "images_per_s": None, "device": "", "pid": None, "pid_start": None, "error": "",
-            "note": ""}
+            "note": "", "eval_split": "val" if cfg.data["val"] else "test"}
 
 
 def damaged(run_dir: Path, why: str) -> dict[str, Any]:

@@ -77,6 +77,11 @@ def results(root: Path, state: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def split_of(rows: list[dict[str, Any]]) -> str:
+    """'validation' when the sweep's runs were evaluated on a held-out split (data.val), else 'test'."""
+    return "validation" if any(r.get("eval_split") == "val" for r in rows) else "test"
+
+
 def accuracy_table(rows: list[dict]) -> tuple[list[str], list[int], dict[tuple[str, int], list[float]]]:
     """(methods, Ms, {(method, M): [final top-1 per finished seed]})."""
     methods = list(dict.fromkeys(r["method"] for r in rows))
