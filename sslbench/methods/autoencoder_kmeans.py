@@ -18,6 +18,7 @@ from sslbench.models.autoencoder import ConvAutoencoder
 
 REFITS = 10  # K-means refits in a run, about (plus the one at the last epoch end): each encodes every image
 
+
 def seeded_centroids(codes: torch.Tensor, lab_codes: torch.Tensor, y: torch.Tensor, k: int) -> torch.Tensor:
     """[k, d] initial centroids: the mean labeled code of each class; a class with no labeled image (first-M
     labels can miss one) gets the code farthest from every centroid so far, as k-means++ would pick it."""
@@ -41,7 +42,6 @@ class AutoencoderKMeans(Method):
         self.ae = ConvAutoencoder(c, h, params["code_dim"]).to(data.images.device)
         self.centroids: torch.Tensor | None = None  # [K, code_dim]
         self.mapping: torch.Tensor | None = None  # cluster -> class
-        self.fitted_at: int | None = None  # the step of the last K-means fit
 
     def extra_parameters(self):
         return list(self.ae.parameters())
@@ -55,13 +55,14 @@ class AutoencoderKMeans(Method):
         """Refit K-means on all codes from the labeled class means; rename clusters by labeled images.
 
         Every fit starts afresh from the class means, so only the last one decides the final evaluation; the
-        earlier ones draw the curves. So K-means runs at the first epoch end, then once a tenth of the run has
-        passed since the last fit, and always at the last epoch end (one epoch over 600 labeled images is 6
-        steps, and encoding all 60,000 images each time would cost more than the training)."""
-        last = clock.step + clock.steps_per_epoch > clock.total_steps
-        if not last and self.fitted_at is not None and clock.step - self.fitted_at < clock.total_steps / REFITS:
+        earlier ones draw the curves. So K-means runs at the first epoch end, at the epoch end that crosses each
+        tenth of the run, and at the last epoch end (one epoch over 600 labeled images is 6 steps, and encoding
+        all 60,000 images each time would cost more than the training). Derived from the clock: nothing to
+        checkpoint."""
+        every, epoch = max(clock.total_steps // REFITS, 1), clock.steps_per_epoch
+        first, last = clock.step == epoch, clock.step + epoch > clock.total_steps
+        if not (first or last or clock.step // every != (clock.step - epoch) // every):
             return None
-        self.fitted_at = clock.step
         codes = autoencoder_codes(self.ae, self.data)
         lab, k = self.data.labeled_idx, self.data.n_classes
         y = self.data.labels[lab]
@@ -95,9 +96,8 @@ class AutoencoderKMeans(Method):
         return logits.scatter_reduce(1, self.mapping.expand(len(x), -1), -d2, reduce="amax")
 
     def state_dict(self):
-        return {"ae": self.ae.state_dict(), "centroids": self.centroids, "mapping": self.mapping,
-                "fitted_at": self.fitted_at}
+        return {"ae": self.ae.state_dict(), "centroids": self.centroids, "mapping": self.mapping}
 
     def load_state_dict(self, state):
         self.ae.load_state_dict(state["ae"])
-        self.centroids, self.mapping, self.fitted_at = state["centroids"], state["mapping"], state["fitted_at"]
+        self.centroids, self.mapping = state["centroids"], state["mapping"]
