@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from conftest import ROOT, sslbench
 from sslbench.core.events import read_events
@@ -167,3 +168,44 @@ def test_a_sweep_evaluated_on_a_validation_split_says_so(runs):
     run_id = list_sweeps(runs)[0]["cells"]["supervised/m50/s0"]
     assert [e["split"] for e in read_events(runs / run_id / "events.jsonl") if e["kind"] == "eval"] == ["val"]
     assert "Final validation top-1" in (runs / "_sweeps" / "on-val" / "report.md").read_text()
+
+
+def _zombie_children(pid: int) -> list[int]:
+    """Children of pid that have exited but were not collected (state Z in /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] == "Z" and int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def test_a_finished_worker_is_collected_while_its_sibling_still_runs(runs, tmp_path):
+    """Once the queue was empty, a finished worker stayed a zombie until the whole sweep ended."""
+    preset = tmp_path / "pair.toml"
+    preset.write_text('[sweep]\nmethods = ["supervised", "fixmatch"]\nm = [20]\n'
+                      '[sweep.per_method.supervised]\ntrain = { steps = 5, eval_every = 5 }\n'
+                      '[data]\ndataset = "digits"\n[model]\nname = "fastnet"\n'
+                      '[train]\nsteps = 100000\neval_every = 100000\nbatch = 16\nmu = 2\ndevice = "cpu"\n')
+    proc = subprocess.Popen([sys.executable, "-m", "sslbench.cli", "sweep", "--preset", str(preset), "--jobs", "2",
+                             "--name", "pair", "--runs-dir", str(runs)], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        state_file, end = runs / "_sweeps" / "pair" / "sweep.json", time.time() + 300
+        status: dict[str, str] = {}
+        while time.time() < end and status.get("supervised/m20/s0") != "finished":
+            time.sleep(0.2)
+            if state_file.exists():
+                cells = json.loads(state_file.read_text())["cells"]
+                status = {k: (read_summary(runs / v) or {}).get("status", "") for k, v in cells.items()}
+        assert status.get("supervised/m20/s0") == "finished", status
+        time.sleep(3)  # the sweep polls every 0.5 s
+        fixmatch = read_summary(runs / json.loads(state_file.read_text())["cells"]["fixmatch/m20/s0"])
+        assert fixmatch["status"] == "running"
+        assert _zombie_children(proc.pid) == []
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=120)

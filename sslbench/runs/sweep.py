@@ -143,6 +143,7 @@ def _run_local(root: Path, state: dict[str, Any], path: Path, todo: list[tuple[C
     threads = max(1, (os.cpu_count() or 1) // max(jobs, 1))
     gpus = _gpu_count()
     running: dict[str, tuple[Path, int, int]] = {}  # cell key -> (run dir, pid, GPU slot)
+    exiting: set[int] = set()  # finished workers not yet collected (a worker exits just after its summary)
     stopping = False
 
     def stop_children(*_: Any) -> None:
@@ -176,7 +177,8 @@ def _run_local(root: Path, state: dict[str, Any], path: Path, todo: list[tuple[C
                 s = read_summary(run_dir)
                 if s and s["status"] != "running":
                     del running[key]
-                    _reap(pid)
+                    exiting.add(pid)
+            exiting -= {pid for pid in exiting if _reap(pid)}
             if on_update:
                 on_update(cell_status(root, state))
     finally:
@@ -185,12 +187,12 @@ def _run_local(root: Path, state: dict[str, Any], path: Path, todo: list[tuple[C
     return stopping
 
 
-def _reap(pid: int) -> None:
-    """Collect a finished child so it does not linger as a zombie."""
+def _reap(pid: int) -> bool:
+    """Collect a finished child so it does not linger as a zombie; whether it is gone (or was never ours)."""
     try:
-        os.waitpid(pid, os.WNOHANG)
+        return os.waitpid(pid, os.WNOHANG)[0] == pid
     except ChildProcessError:
-        pass
+        return True
 
 
 def _gpu_count() -> int:
