@@ -6,7 +6,6 @@ import numpy as np
 import torch
 
 
-
 class KMeansLoss:
     """Centroids over penultimate features and the clustering loss: mean squared distance to the
     assigned centroid (centroids held constant, so the gradient pulls features toward them).

@@ -14,7 +14,6 @@ from sslbench.methods.common import Clock, Method, Out, confidence_mask, cross_e
 from sslbench.models import Classifier
 
 
-
 @dataclass
 class FixMatchStep:
     """The pieces of one FixMatch forward pass, for methods that add terms to it."""

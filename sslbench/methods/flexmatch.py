@@ -10,7 +10,6 @@ from sslbench.methods import fixmatch
 from sslbench.methods.common import Clock, Method, Out
 
 
-
 class FlexMatch(Method):
     """FixMatch with curriculum class-wise thresholds."""
 

@@ -8,7 +8,6 @@ from sslbench.methods.clustering import KMeansLoss
 from sslbench.methods.common import Clock, Method, Out, Phase, cross_entropy, embed, forward_views
 
 
-
 def make_kmeans(p: dict, n_classes: int, seed: int = 0) -> KMeansLoss:
     """The KMeansLoss a method's parameters describe."""
     return KMeansLoss(p["clusters"] or n_classes, p["kmeans_mode"], p["kmeans_momentum"], p["lloyd_steps"], seed,

@@ -14,7 +14,6 @@ from sslbench.methods.embeddings import EMBEDDINGS, autoencoder_codes, backbone_
 from sslbench.models.autoencoder import ConvAutoencoder
 
 
-
 def cluster_pseudo_labels(codes: torch.Tensor, method: Method, k: int, how: str, fit_on: str = "all"
                           ) -> tuple[torch.Tensor, Phase]:
     """K-means over all codes (or only the labeled ones, then every code goes to its nearest centroid), clusters

@@ -11,7 +11,6 @@ from sslbench.data import Batch
 from sslbench.methods.common import Clock, EMA, Method, Out, cross_entropy, forward_views, ramp_up
 
 
-
 class MeanTeacher(Method):
     """Mean Teacher: consistency with an EMA teacher."""
 

@@ -10,7 +10,6 @@ from sslbench.data import Batch
 from sslbench.methods.common import Clock, Method, Out, cross_entropy, forward_views
 
 
-
 def mutual_information(logits: torch.Tensor, balance: float = 1.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(I, H(mean p), mean H(p)) for logits [B, K], in nats; I = balance * H(mean p) - mean H(p)."""
     logp = logits.float().log_softmax(-1)

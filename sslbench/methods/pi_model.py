@@ -7,7 +7,6 @@ from sslbench.data import Batch
 from sslbench.methods.common import Clock, Method, Out, cross_entropy, forward_views, ramp_up
 
 
-
 class PiModel(Method):
     """Pi-model: consistency between two augmented views."""
 

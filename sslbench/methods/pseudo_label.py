@@ -10,7 +10,6 @@ from sslbench.methods.common import Clock, Method, Out, confidence_mask, cross_e
 from sslbench.methods.common import ramp_up
 
 
-
 class PseudoLabel(Method):
     """Pseudo-Label: hard argmax targets on unlabeled images, ramped in."""
 
