@@ -186,7 +186,7 @@ def sweep(
     methods: Annotated[str, typer.Option("--methods", help="comma-separated methods (default: the preset's [sweep])")] = "",
     m: Annotated[str, typer.Option("--m", help="comma-separated values of M (default: the preset's [sweep])")] = "",
     seeds: Annotated[str, typer.Option("--seeds", help="comma-separated seeds (default: the preset's, or 0)")] = "",
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="runs at once (CPU threads are shared out)")] = 1,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="runs at once (CPU cores are shared out, unless train.threads is set)")] = 1,
     set_: Annotated[list[str], typer.Option("--set", "-s", help="override any field: key=value (repeatable)")] = [],
     data_dir: Annotated[Optional[str], typer.Option("--data-dir", help="data directory")] = None,
     name: Annotated[str, typer.Option("--name", help="sweep id (default: derived from the grid)")] = "",

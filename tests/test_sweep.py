@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -209,3 +210,15 @@ def test_a_finished_worker_is_collected_while_its_sibling_still_runs(runs, tmp_p
     finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=120)
+
+
+def test_a_cells_own_thread_count_wins_over_the_sweeps_share(runs):
+    """The sweep gave every worker its share of the cores, even a cell set to train.threads=1: two threads on
+    a busy 2-core machine made report-001's batch-1 steps 20 times slower."""
+    own = (os.cpu_count() or 1) + 1  # never the share, which is at most the core count
+    out = sslbench("sweep", "--preset", "quickstart", "--methods", "supervised", "--m", "20", "--seeds", "0",
+                   "--set", "train.steps=5", "--set", "train.eval_every=5", "--set", f"train.threads={own}",
+                   "--name", "threads", runs_dir=runs, timeout=600)
+    assert out.returncode == 0, out.stdout + out.stderr
+    run_id = list_sweeps(runs)[0]["cells"]["supervised/m20/s0"]
+    assert read_summary(runs / run_id)["device"] == f"cpu ({own} threads)"

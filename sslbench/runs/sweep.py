@@ -138,8 +138,8 @@ def _todo(root: Path, state: dict[str, Any], cells: list[tuple[Cell, Config]]) -
 
 def _run_local(root: Path, state: dict[str, Any], path: Path, todo: list[tuple[Cell, Config, str]], jobs: int,
                on_update: Callable[[dict[str, str]], None] | None) -> bool:
-    """Launch cells as local workers, `jobs` at a time, one GPU slot each where there are GPUs; returns whether
-    a signal stopped the sweep."""
+    """Launch cells as local workers, `jobs` at a time, one GPU slot each where there are GPUs, the CPU cores
+    shared out among them unless a cell sets train.threads; returns whether a signal stopped the sweep."""
     threads = max(1, (os.cpu_count() or 1) // max(jobs, 1))
     gpus = _gpu_count()
     running: dict[str, tuple[Path, int, int]] = {}  # cell key -> (run dir, pid, GPU slot)
@@ -169,7 +169,8 @@ def _run_local(root: Path, state: dict[str, Any], path: Path, todo: list[tuple[C
                 run_dir = cell_dir(root, state, cell, cfg, mode)
                 write_json(path, state)
                 env = {"CUDA_VISIBLE_DEVICES": str(slot % gpus)} if gpus > 1 else {}
-                running[cell.key] = (run_dir, launch(run_dir, mode == "resume", threads, env), slot)
+                share = 0 if cfg.train["threads"] else threads  # a cell's own train.threads wins
+                running[cell.key] = (run_dir, launch(run_dir, mode == "resume", share, env), slot)
             if stopping and not running:
                 break
             time.sleep(0.5)
