@@ -289,3 +289,18 @@ def test_test_time_flip_averages_the_mirror():
     assert evaluate(left_lit, Data())["top1"] == 0.5
     flipped = evaluate(left_lit, Data(), flip=True)  # each image and its mirror: a tie on both
     assert flipped["loss"] == pytest.approx(torch.log(torch.tensor(2.0)).item(), abs=1e-4)
+
+
+def test_report_001_walks_its_images_in_stored_order_every_epoch():
+    """Its printed loaders pass no shuffle: batch 1 over the first M images in the same order each epoch."""
+    from sslbench.core.config import load
+    from sslbench.data.batches import Sampler
+
+    cfg = load("report-001", [("data.m", 500)])
+    assert cfg.train["shuffle"] is False and cfg.train["batch"] == 1 and cfg.data["labeled"] == "first"
+    pool, g = torch.arange(100, 105), torch.Generator().manual_seed(0)
+    stored = Sampler(pool, g, shuffle=False)
+    assert [int(stored.next(1)) for _ in range(7)] == [100, 101, 102, 103, 104, 100, 101]
+    shuffled = Sampler(pool, g)
+    first, second = shuffled.next(5), shuffled.next(5)
+    assert sorted(first.tolist()) == sorted(second.tolist()) == pool.tolist() and first.tolist() != pool.tolist()

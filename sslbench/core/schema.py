@@ -54,6 +54,8 @@ TRAIN = (
     Param("epoch_over", str, "auto", "what one epoch (and each per-epoch phase: K-means refits, relabelling) "
           "passes over: auto (the unlabeled pool in batches of mu x B where the method uses one, else the labeled "
           "set), or the labeled set in batches of B (report 000's loop)", choices=("auto", "labeled")),
+    Param("shuffle", bool, True, "draw each pass over a pool in a fresh random order (false: in stored order "
+          "every pass, as report 001's printed loaders)"),
     Param("eval_every", int, 200, "evaluate every N steps", lo=1, hi=10**8),
     Param("log_every", int, 10, "write a batch event every N steps (doubles as the run grows)", lo=1, hi=10**8),
     Param("checkpoint_every", int, 1000, "write a checkpoint every N steps (and at least every 30 s)", lo=1, hi=10**8),

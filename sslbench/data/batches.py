@@ -59,10 +59,11 @@ class DeviceData:
 
 
 class Sampler:
-    """Draws batches of indices from a pool, one seeded permutation per pass; its state is checkpointable."""
+    """Draws batches of indices from a pool, one seeded permutation per pass (or the stored order every pass,
+    shuffle=False); its state is checkpointable."""
 
-    def __init__(self, pool: torch.Tensor, g: torch.Generator):
-        self.pool, self.g = pool, g
+    def __init__(self, pool: torch.Tensor, g: torch.Generator, shuffle: bool = True):
+        self.pool, self.g, self.shuffle = pool, g, shuffle
         self.perm = torch.empty(0, dtype=torch.long, device=pool.device)
         self.pos = 0
 
@@ -73,7 +74,9 @@ class Sampler:
         parts = []
         while n > 0:
             if self.pos >= len(self.perm):
-                self.perm = torch.randperm(len(self.pool), generator=self.g, device=self.pool.device)
+                n_pool, dev = len(self.pool), self.pool.device
+                self.perm = (torch.randperm(n_pool, generator=self.g, device=dev) if self.shuffle
+                             else torch.arange(n_pool, device=dev))
                 self.pos = 0
             take = min(n, len(self.perm) - self.pos)
             parts.append(self.perm[self.pos:self.pos + take])

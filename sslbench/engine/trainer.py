@@ -261,7 +261,8 @@ def setup(cfg: Config, run_dir: Path, resume: bool, listener: Callable[[dict], N
     truncate_after(run_dir / "events.jsonl", state["step"] if state else -1)
     events = EventWriter(run_dir / "events.jsonl", state["elapsed"] if state else 0.0, listener)
     r = Run(cfg, run_dir, device, autocast(device, amp_enabled(cfg.train["amp"], device)), data, hidden, model,
-            method, opt, ema, gen, Sampler(data.labeled_idx, gen), Sampler(data.unlabeled_idx, gen), events, total,
+            method, opt, ema, gen, Sampler(data.labeled_idx, gen, cfg.train["shuffle"]),
+            Sampler(data.unlabeled_idx, gen, cfg.train["shuffle"]), events, total,
             epoch_len, log_every=cfg.train["log_every"])
     if state:
         _restore(r, state)
