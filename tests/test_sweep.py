@@ -222,3 +222,21 @@ def test_a_cells_own_thread_count_wins_over_the_sweeps_share(runs):
     assert out.returncode == 0, out.stdout + out.stderr
     run_id = list_sweeps(runs)[0]["cells"]["supervised/m20/s0"]
     assert read_summary(runs / run_id)["device"] == f"cpu ({own} threads)"
+
+
+def test_a_cell_run_with_other_settings_is_trained_anew_not_reused(runs):
+    """A sweep rerun after its preset changed reused the old runs' numbers under the new protocol's name."""
+    base = ["sweep", "--preset", "quickstart", "--methods", "supervised", "--m", "20", "--seeds", "0", "--set",
+            "train.steps=5", "--set", "train.eval_every=5", "--name", "edited"]
+    first = sslbench(*base, runs_dir=runs, timeout=600)
+    assert first.returncode == 0, first.stdout + first.stderr
+    old = list_sweeps(runs)[0]["cells"]["supervised/m20/s0"]
+    same = sslbench(*base, "--set", "train.threads=1", "--set", "train.log_every=2", runs_dir=runs, timeout=600)
+    assert same.returncode == 0 and "note:" not in same.stderr, same.stderr  # the same experiment: kept
+    assert list_sweeps(runs)[0]["cells"]["supervised/m20/s0"] == old
+    edited = sslbench(*base, "--set", "optim.lr=0.05", runs_dir=runs, timeout=600)
+    assert edited.returncode == 0, edited.stdout + edited.stderr
+    assert f"run {old} was trained with other settings (optim.lr)" in edited.stderr
+    new = list_sweeps(runs)[0]["cells"]["supervised/m20/s0"]
+    assert new != old and (runs / old / "summary.json").is_file()  # the old run is kept, outside the sweep
+    assert read_summary(runs / new)["status"] == "finished"

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import signal
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -116,13 +117,36 @@ def cell_dir(root: Path, state: dict[str, Any], cell: Cell, cfg: Config, mode: s
     return run_dir
 
 
+# fields that do not change what a run measures: a cell run with other values of these is still that cell
+SAME_EXPERIMENT = frozenset({"data.dir", "train.threads", "train.device", "train.log_every", "train.checkpoint_every",
+                             "train.eval_every", "train.time_limit"})
+
+
+def config_changes(run_dir: Path, cfg: Config) -> list[str]:
+    """The fields in which cfg differs from the config run_dir was trained with, bar SAME_EXPERIMENT's
+    (['config.toml'] when that no longer loads)."""
+    try:
+        old = config.load_run_config(run_dir).to_dict()
+    except (ConfigError, OSError):
+        return ["config.toml"]
+    new = cfg.to_dict()
+    return [f"{sec}.{k}" for sec in ("data", "method", "model", "optim", "train")
+            for k in sorted(set(old[sec]) | set(new[sec]))
+            if f"{sec}.{k}" not in SAME_EXPERIMENT and old[sec].get(k) != new[sec].get(k)]
+
+
 def _todo(root: Path, state: dict[str, Any], cells: list[tuple[Cell, Config]]) -> list[tuple[Cell, Config, str]]:
-    """The unfinished cells with what to do: new, fresh (reuse a never-started dir), resume, or wait."""
+    """The unfinished cells with what to do: new, fresh (reuse a never-started dir), resume, or wait. A cell
+    whose run was trained with other settings (the preset changed since) is trained anew; the old run stays."""
     todo = []
     for cell, cfg in cells:
         run_id = state["cells"].get(cell.key)
         s = read_summary(root / run_id) if run_id else None
-        if s is None or s["status"] == "damaged":
+        changed = config_changes(root / run_id, cfg) if s and s["status"] not in ("damaged", "running") else []
+        if changed:
+            print(f"note: {cell.key}: run {run_id} was trained with other settings ({', '.join(changed[:4])}"
+                  f"{', ...' if len(changed) > 4 else ''}); training it anew", file=sys.stderr)
+        if s is None or s["status"] == "damaged" or changed:
             mode = "new"
         elif s["status"] == "finished":
             continue
