@@ -94,8 +94,8 @@ def run_sweep(root: Path, sid: str, preset: str, cells: list[tuple[Cell, Config]
         "id": sid, "preset": preset, "created": time.time(), "cells": {}}
     state["grid"] = {"methods": list(dict.fromkeys(c.method for c, _ in cells)),
                      "m": sorted({c.m for c, _ in cells}), "seeds": sorted({c.seed for c, _ in cells})}
-    write_json(path, state)
     todo = _todo(root, state, cells)
+    write_json(path, state)
     if executor == "ray":
         from sslbench.runs.ray_executor import run_with_ray
 
@@ -146,6 +146,7 @@ def _todo(root: Path, state: dict[str, Any], cells: list[tuple[Cell, Config]]) -
         if changed:
             print(f"note: {cell.key}: run {run_id} was trained with other settings ({', '.join(changed[:4])}"
                   f"{', ...' if len(changed) > 4 else ''}); training it anew", file=sys.stderr)
+            del state["cells"][cell.key]  # not counted as finished meanwhile
         if s is None or s["status"] == "damaged" or changed:
             mode = "new"
         elif s["status"] == "finished":
