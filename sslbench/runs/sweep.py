@@ -27,6 +27,7 @@ from sslbench.core.errors import ConfigError
 from sslbench.core.methods import method_spec
 from sslbench.core.names import check_name
 from sslbench.core.presets import find_preset, sweep_grid
+from sslbench.core.schema import RESUMABLE
 from sslbench.core.store import ensure_store, new_run, read_summary
 from sslbench.core.sweeps import cell_status, sweep_dir
 from sslbench.runs.launch import launch
@@ -117,9 +118,8 @@ def cell_dir(root: Path, state: dict[str, Any], cell: Cell, cfg: Config, mode: s
     return run_dir
 
 
-# fields that do not change what a run measures: a cell run with other values of these is still that cell
-SAME_EXPERIMENT = frozenset({"data.dir", "train.threads", "train.device", "train.log_every", "train.checkpoint_every",
-                             "train.eval_every", "train.time_limit"})
+# fields that do not change what a run measures: what a resume may change bar the budget, and where the data lie
+SAME_EXPERIMENT = (RESUMABLE - {"train.steps", "train.epochs"}) | {"data.dir"}
 
 
 def config_changes(run_dir: Path, cfg: Config) -> list[str]:
@@ -130,8 +130,8 @@ def config_changes(run_dir: Path, cfg: Config) -> list[str]:
     except (ConfigError, OSError):
         return ["config.toml"]
     new = cfg.to_dict()
-    return [f"{sec}.{k}" for sec in ("data", "method", "model", "optim", "train")
-            for k in sorted(set(old[sec]) | set(new[sec]))
+    return [f"{sec}.{k}" for sec, fields in new.items() if isinstance(fields, dict)
+            for k in sorted(set(old[sec]) | set(fields))
             if f"{sec}.{k}" not in SAME_EXPERIMENT and old[sec].get(k) != new[sec].get(k)]
 
 
