@@ -1,6 +1,6 @@
 """Training-loop throughput against the same network's bare forward+backward, same batch, same process.
 
-    python bench/throughput.py --data-dir ../shared/data [--steps 200] [--repeats 3] [--models fastnet:16]
+    python bench/throughput.py --data-dir ../shared/data [--steps 200] [--repeats 3] [--models fastnet:16] [--datasets mnist,cifar10]
 
 The loop must reach >= 95% of the bare figure: augmentation and bookkeeping may cost at most 5%.
 Images/s counts every view that goes through the network (a FixMatch step of B=64, mu=7 is 960 images).
@@ -26,6 +26,7 @@ from sslbench.models import build_model
 from sslbench.core.events import read_events
 from sslbench.core.store import new_run
 
+SHAPES = {"mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
 LOG_EVERY = 5  # the loop logs its rate every 5 steps; bare is timed over windows of as many
 
 
@@ -76,6 +77,7 @@ def main() -> None:
     ap.add_argument("--models", default="fastnet:16,cnn:0")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--mu", type=int, default=7)
+    ap.add_argument("--datasets", default="mnist,cifar10")
     a = ap.parse_args()
     tune_cpu(0)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -83,7 +85,8 @@ def main() -> None:
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for spec in a.models.split(","):
         model, width = spec.split(":")
-        for dataset, shape in (("mnist", (1, 28, 28)), ("cifar10", (3, 32, 32))):
+        for dataset in a.datasets.split(","):
+            shape = SHAPES[dataset]
             for method, n in (("supervised", a.batch), ("fixmatch", a.batch * (1 + 2 * a.mu))):
                 got, ref = [], []
                 for _ in range(a.repeats):  # interleaved: loop, bare, loop, bare, ...
