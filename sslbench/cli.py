@@ -264,7 +264,7 @@ def reproduce(
     name: Annotated[str, typer.Argument(help="report-000, report-001 or report-002")],
     rows: Annotated[str, typer.Option("--rows", help="comma-separated row ids (default: every row)")] = "",
     seeds: Annotated[str, typer.Option("--seeds", help="comma-separated seeds (the reports ran one)")] = "0",
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="runs at once")] = 1,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="runs at once, across rows")] = 1,
     set_: Annotated[list[str], typer.Option("--set", "-s", help="override any field in every run, e.g. "
                                             "train.device=cuda (repeatable)")] = [],
     data_dir: Annotated[Optional[str], typer.Option("--data-dir", help="data directory")] = None,
@@ -304,17 +304,17 @@ def reproduce(
         for sid, cells in plan:
             print(f"{sid}: " + ", ".join(c.key for c, _ in cells))
         return
-    for sid, cells in plan:
-        out.print(f"[bold]{escape(sid)}[/bold]: {len(cells)} runs")
-        try:
-            state = sw.run_sweep(root, sid, rep.preset, cells, jobs)
-        except ConfigError as e:
-            fail(str(e))
-        if not state.get("finished"):
-            show_reproduction(root, rep, out)
-            out.print(f"{rep.name} interrupted; run the same command again to resume it")
-            raise typer.Exit(1)
+    if plan:
+        out.print(f"[bold]{escape(rep.name)}[/bold]: {len(plan)} rows, {sum(len(c) for _, c in plan)} runs, "
+                  f"{jobs} at a time")
+    try:  # every row's sweep from one pool of jobs: a report with one run a row still fills --jobs
+        states = sw.run_sweeps(root, [(sid, rep.preset, cells) for sid, cells in plan], jobs)
+    except ConfigError as e:
+        fail(str(e))
     show_reproduction(root, rep, out)
+    if not all(st.get("finished") for st in states):
+        out.print(f"{rep.name} interrupted; run the same command again to resume it")
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -27,15 +27,18 @@ def test_every_runnable_row_resolves_to_its_reports_protocol():
     assert p001["data.m"] == 600 and p001["train.steps"] == 100 * 6 and p001["method.ae_on"] == "labeled"
 
 
-def test_reproduce_runs_a_row_resumes_and_prints_the_table(shared_data, tmp_path):
+def test_reproduce_runs_rows_side_by_side_resumes_and_prints_the_table(shared_data, tmp_path):
     runs = tmp_path / "runs"
-    args = ["reproduce", "report-002", "--rows", "p0.01", "--data-dir", str(shared_data), "--set", "train.steps=24",
-            "--set", "train.eval_every=24", "--set", "method.code_dim=16"]
+    args = ["reproduce", "report-002", "--rows", "p0.01,p0.5", "--jobs", "2", "--data-dir", str(shared_data),
+            "--set", "train.steps=24", "--set", "train.eval_every=24", "--set", "method.code_dim=16"]
     r = sslbench(*args, runs_dir=runs, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
-    state = load_state(runs, sweep_name(report("002"), next(x for x in report("002").rows if x.id == "p0.01")))
+    rows = {x.id: x for x in report("002").rows}
+    state, other = (load_state(runs, sweep_name(report("002"), rows[i])) for i in ("p0.01", "p0.5"))
     (run_id,) = state["cells"].values()
-    s = read_summary(runs / run_id)
+    s, s2 = read_summary(runs / run_id), read_summary(runs / next(iter(other["cells"].values())))
+    # one run a row, yet --jobs 2 runs the two rows at once (each row is its own sweep)
+    assert s["started"] < s2["ended"] and s2["started"] < s["ended"], (s["started"], s["ended"], s2["started"])
     assert s["status"] == "finished" and s["m"] == 600 and s["final_top1"] > 0.12  # above chance after 24 steps
     assert "52.61" in r.stdout and f"{100 * s['final_top1']:.2f}" in r.stdout  # report's number beside ours
     assert "not run" in r.stdout  # the other rows wait for a full reproduction

@@ -88,6 +88,32 @@ def run_sweep(root: Path, sid: str, preset: str, cells: list[tuple[Cell, Config]
               slurm: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run every unfinished cell, `jobs` at a time; returns the final state. SIGINT/SIGTERM stop the
     running children gracefully (they checkpoint) and leave the sweep resumable."""
+    if executor == "ray":
+        from sslbench.runs.ray_executor import run_with_ray
+
+        return run_with_ray(root, *_prepare(root, sid, preset, cells), on_update)
+    if executor == "slurm":
+        from sslbench.runs.slurm_executor import run_with_slurm
+
+        return run_with_slurm(root, *_prepare(root, sid, preset, cells), on_update, slurm or {})
+    return run_sweeps(root, [(sid, preset, cells)], jobs, on_update)[0]
+
+
+def run_sweeps(root: Path, sweeps: list[tuple[str, str, list[tuple[Cell, Config]]]], jobs: int,
+               on_update: Callable[[dict[str, str]], None] | None = None) -> list[dict[str, Any]]:
+    """Several sweeps (sid, preset, cells) as local workers from one pool of `jobs`, so that sweeps of one run
+    each (a report's rows) still run side by side; returns their final states, in order."""
+    prepared = [_prepare(root, sid, preset, cells) for sid, preset, cells in sweeps]
+    stopped = _run_local(root, prepared, jobs, on_update)
+    for state, path, _ in prepared:
+        state["finished"] = not stopped and all(v == "finished" for v in cell_status(root, state).values())
+        write_json(path, state)
+    return [state for state, _, _ in prepared]
+
+
+def _prepare(root: Path, sid: str, preset: str, cells: list[tuple[Cell, Config]]
+             ) -> tuple[dict[str, Any], Path, list[tuple[Cell, Config, str]]]:
+    """A sweep's state (read back when it exists), the path it is kept at, and its unfinished cells."""
     d = sweep_dir(ensure_store(root), sid)
     d.mkdir(parents=True, exist_ok=True)
     path = d / "sweep.json"
@@ -97,18 +123,7 @@ def run_sweep(root: Path, sid: str, preset: str, cells: list[tuple[Cell, Config]
                      "m": sorted({c.m for c, _ in cells}), "seeds": sorted({c.seed for c, _ in cells})}
     todo = _todo(root, state, cells)
     write_json(path, state)
-    if executor == "ray":
-        from sslbench.runs.ray_executor import run_with_ray
-
-        return run_with_ray(root, state, path, todo, on_update)
-    if executor == "slurm":
-        from sslbench.runs.slurm_executor import run_with_slurm
-
-        return run_with_slurm(root, state, path, todo, on_update, slurm or {})
-    stopped = _run_local(root, state, path, todo, jobs, on_update)
-    state["finished"] = not stopped and all(v == "finished" for v in cell_status(root, state).values())
-    write_json(path, state)
-    return state
+    return state, path, todo
 
 
 def cell_dir(root: Path, state: dict[str, Any], cell: Cell, cfg: Config, mode: str) -> Path:
@@ -161,13 +176,13 @@ def _todo(root: Path, state: dict[str, Any], cells: list[tuple[Cell, Config]]) -
     return todo
 
 
-def _run_local(root: Path, state: dict[str, Any], path: Path, todo: list[tuple[Cell, Config, str]], jobs: int,
+def _run_local(root: Path, sweeps: list[tuple[dict[str, Any], Path, list[tuple[Cell, Config, str]]]], jobs: int,
                on_update: Callable[[dict[str, str]], None] | None) -> bool:
-    """Launch cells as local workers, `jobs` at a time, one GPU slot each where there are GPUs, the CPU cores
-    shared out among them unless a cell sets train.threads; returns whether a signal stopped the sweep."""
+    """Launch the sweeps' cells as local workers, `jobs` at a time, one GPU slot each where there are GPUs, the
+    CPU cores shared out among them unless a cell sets train.threads; returns whether a signal stopped them."""
     threads = max(1, (os.cpu_count() or 1) // max(jobs, 1))
     gpus = _gpu_count()
-    running: dict[str, tuple[Path, int, int]] = {}  # cell key -> (run dir, pid, GPU slot)
+    running: dict[tuple[str, str], tuple[Path, int, int]] = {}  # (sweep id, cell key) -> (run dir, pid, GPU slot)
     exiting: set[int] = set()  # finished workers not yet collected (a worker exits just after its summary)
     stopping = False
 
@@ -182,20 +197,21 @@ def _run_local(root: Path, state: dict[str, Any], path: Path, todo: list[tuple[C
 
     old = {sig: signal.signal(sig, stop_children) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        queue = list(todo)
+        queue = [(state, path, *job) for state, path, todo in sweeps for job in todo]
         while queue or running:
             while queue and len(running) < jobs and not stopping:
-                cell, cfg, mode = queue.pop(0)
+                state, path, cell, cfg, mode = queue.pop(0)
                 slot = min(set(range(jobs)) - {s for _, _, s in running.values()})
+                key = (state["id"], cell.key)
                 if mode == "wait":
                     run_dir = root / state["cells"][cell.key]
-                    running[cell.key] = (run_dir, read_summary(run_dir)["pid"], slot)
+                    running[key] = (run_dir, read_summary(run_dir)["pid"], slot)
                     continue
                 run_dir = cell_dir(root, state, cell, cfg, mode)
                 write_json(path, state)
                 env = {"CUDA_VISIBLE_DEVICES": str(slot % gpus)} if gpus > 1 else {}
                 share = 0 if cfg.train["threads"] else threads  # a cell's own train.threads wins
-                running[cell.key] = (run_dir, launch(run_dir, mode == "resume", share, env), slot)
+                running[key] = (run_dir, launch(run_dir, mode == "resume", share, env), slot)
             if stopping and not running:
                 break
             time.sleep(0.5)
@@ -206,7 +222,8 @@ def _run_local(root: Path, state: dict[str, Any], path: Path, todo: list[tuple[C
                     exiting.add(pid)
             exiting -= {pid for pid in exiting if _reap(pid)}
             if on_update:
-                on_update(cell_status(root, state))
+                for state, _, _ in sweeps:
+                    on_update(cell_status(root, state))
     finally:
         for sig, h in old.items():
             signal.signal(sig, h)
