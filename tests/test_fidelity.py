@@ -52,6 +52,17 @@ def test_ssl_gan_learns_with_the_papers_discriminator(runs):
     assert s["final_top1"] > 0.6 and min(losses[-5:]) > 0.05  # the discriminator did not win outright
 
 
+def test_ssl_gan_keeps_its_generator_stable_under_the_runs_sgd(runs):
+    """The generator has its own Adam (the paper's): on the run's SGD (lr 0.03, momentum 0.9) its feature-matching
+    loss ran away and this seed stopped at step 40 with every loss NaN. On fastnet with SGD the GAN game stays
+    noisy (17-74% over six seeds here): the presets run it on the paper's discriminator and optimiser."""
+    s, evs = run(runs, "quickstart", method__name="ssl_gan", train__seed=2, train__threads=1, train__steps=300,
+                 train__eval_every=300)
+    assert s["status"] == "finished", s["error"]
+    assert all(math.isfinite(v) for e in evs if e["kind"] == "batch" for v in e["loss"].values())
+    assert s["final_top1"] > 0.2  # twice chance
+
+
 def test_mean_teacher_student_is_evaluated_raw_and_the_teacher_keeps_its_own_statistics(runs):
     from sslbench.engine.trainer import setup
 

@@ -9,6 +9,7 @@ import torch
 
 from sslbench.core.methods import SPECS as METHODS
 from sslbench.methods.mutual_info import mutual_information
+from sslbench.runs.sweep import per_method
 from test_training import run
 
 STEPS = 300
@@ -52,9 +53,15 @@ def supervised_digits(tmp_path_factory):
     return s["final_top1"]
 
 
+# SSL-GAN runs on its paper's discriminator and optimiser, as every preset runs it (grid-mnist's per-method table):
+# on fastnet with SGD its GAN game is a coin toss at 300 steps (17-78% over six seeds on digits).
+OWN = {"ssl_gan": {k.replace(".", "__"): v for k, v in per_method("grid-mnist", ["ssl_gan"])["ssl_gan"]}}
+
+
 @pytest.mark.parametrize("method", sorted(METHODS))
 def test_every_method_learns_on_digits(tmp_path, method):
-    s, evs = run(tmp_path, "quickstart", method__name=method, train__steps=STEPS, train__eval_every=STEPS)
+    s, evs = run(tmp_path, "quickstart", **{"method__name": method, "train__steps": STEPS,
+                                            "train__eval_every": STEPS, **OWN.get(method, {})})
     assert s["status"] == "finished"
     assert s["final_top1"] > 0.4, (method, s["final_top1"])  # chance is 0.1
     batch = [e for e in evs if e["kind"] == "batch"][-1]

@@ -156,7 +156,7 @@ def test_grid_mnist_runs_ssl_gan_on_the_network_and_optimiser_of_its_paper_prese
 
     grid = config.load("grid-mnist", [("method.name", "ssl_gan"), *per_method("grid-mnist", ["ssl_gan"])["ssl_gan"]])
     paper = config.load("mnist-ssl-gan")
-    assert grid.model == paper.model and grid.optim == paper.optim
+    assert grid.model == paper.model and grid.optim == paper.optim and grid.method == paper.method
     assert (grid.train["batch"], grid.train["mu"]) == (paper.train["batch"], paper.train["mu"])
 
 

@@ -122,7 +122,9 @@ SPECS: dict[str, MethodSpec] = {s.name: s for s in (
     MethodSpec("ssl_gan", "K+1-class discriminator as classifier, generator trained by feature matching.", (
         Param("z_dim", int, 100, "generator noise size", lo=1, hi=4096),
         Param("lambda_unsup", float, 1.0, "weight of the real-vs-fake discriminator loss", lo=0.0, hi=1e6),
-        Param("lambda_gen", float, 1.0, "weight of the generator's feature-matching loss", lo=0.0, hi=1e6))),
+        Param("lambda_gen", float, 1.0, "weight of the generator's feature-matching loss", lo=0.0, hi=1e6),
+        Param("gen_lr", float, 0.003, "the generator's Adam learning rate (the paper's: 0.003 MNIST, 0.0003 "
+              "CIFAR-10)", lo=0.0, hi=10.0))),
 )}
 
 

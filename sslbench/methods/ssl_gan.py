@@ -1,7 +1,8 @@
 """SSL-GAN (Salimans et al., NeurIPS 2016, "Improved techniques for training GANs"): the classifier is a
 K+1-class discriminator with the fake logit fixed at 0 (so D(x) = Z / (Z + 1), Z = sum_k exp l_k), trained
 to classify labeled images and to tell real unlabeled images from generated ones; the generator is trained
-by feature matching on the discriminator's penultimate layer.
+by feature matching on the discriminator's penultimate layer, with its own Adam (beta1 0.5, the paper's), whatever
+optimiser trains the classifier: on the run's SGD the feature-matching loss ran away within 40 steps.
 
 Generated images never share batch-norm statistics with real ones: they go through the network with its
 batch norm frozen (running statistics, left unchanged), and the paper's own discriminator (`mlp_wn`,
@@ -28,14 +29,17 @@ class SSLGAN(Method):
         c, h, _ = data.images.shape[1:]
         self.generator = Generator(c, h, params["z_dim"]).to(data.images.device)
         self.g = torch.Generator(data.images.device).manual_seed(seed + 1)
+        self.g_opt = torch.optim.Adam(self.generator.parameters(), lr=params["gen_lr"], betas=(0.5, 0.999))
 
-    def extra_parameters(self):
-        return list(self.generator.parameters())
+    def after_step(self, clock: Clock) -> None:
+        """The generator's own step, on the feature-matching gradient the engine's backward left on it."""
+        self.g_opt.step()
+        self.g_opt.zero_grad(set_to_none=True)
 
     def losses(self, batch: Batch, clock: Clock) -> Out:
         """supervised + discriminator (real unlabeled vs fake) + generator feature matching."""
         n = max(len(batch.u_idx), 1)
-        z = torch.randn(n, self.p["z_dim"], generator=self.g, device=batch.x.device)
+        z = torch.rand(n, self.p["z_dim"], generator=self.g, device=batch.x.device)  # uniform, as the reference code
         fake = self.data.normalize(self.generator(z))
         (_, lx), (fu, lu) = forward_views(self.model, [batch.x, batch.u_weak])  # real images only
         with frozen_batchnorm(self.model):
@@ -58,8 +62,9 @@ class SSLGAN(Method):
         return functional_call(self.model.body, {**params, **buffers}, (x,), strict=False)
 
     def state_dict(self):
-        return {"generator": self.generator.state_dict(), "g": self.g.get_state()}
+        return {"generator": self.generator.state_dict(), "g_opt": self.g_opt.state_dict(), "g": self.g.get_state()}
 
     def load_state_dict(self, state):
         self.generator.load_state_dict(state["generator"])
+        self.g_opt.load_state_dict(state["g_opt"])
         self.g.set_state(state["g"].cpu())
