@@ -54,7 +54,7 @@ def supervised_digits(tmp_path_factory):
 
 
 # SSL-GAN runs on its paper's discriminator and optimiser, as every preset runs it (grid-mnist's per-method table):
-# on fastnet with SGD its GAN game is a coin toss at 300 steps (17-78% over six seeds on digits).
+# on fastnet with SGD its GAN game is a coin toss at 300 steps (17-74% over six seeds on digits).
 OWN = {"ssl_gan": {k.replace(".", "__"): v for k, v in per_method("grid-mnist", ["ssl_gan"])["ssl_gan"]}}
 
 
