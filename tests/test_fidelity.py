@@ -15,6 +15,7 @@ from sslbench.methods import get_method
 from sslbench.methods.clustering import KMeansLoss
 from sslbench.methods.common import Clock
 from sslbench.models import build_model
+from sslbench.runs.sweep import per_method
 from test_training import run
 
 
@@ -50,6 +51,27 @@ def test_ssl_gan_learns_with_the_papers_discriminator(runs):
                  train__steps=300, train__eval_every=300)
     losses = [e["loss"]["discriminator"] for e in evs if e["kind"] == "batch"]
     assert s["final_top1"] > 0.6 and min(losses[-5:]) > 0.05  # the discriminator did not win outright
+
+
+def test_ssl_gan_cifar_discriminator_is_improved_gans():
+    """train_cifar_feature_matching.py: weight-normed 3x3 convs 96, 96, 96/2, 192, 192, 192/2, 192 (valid), two
+    1x1 of 192, leaky ReLU 0.2, dropout 0.2 / 0.5 / 0.5, global mean pool (the 192-d features the generator
+    matches), weight-normed head; no batch norm."""
+    net = build_model("conv_wn", (3, 32, 32), 10)
+    convs = [m for m in net.body if isinstance(m, torch.nn.Conv2d)]
+    assert [(c.out_channels, c.kernel_size[0], c.stride[0], c.padding[0]) for c in convs] == [
+        (96, 3, 1, 1), (96, 3, 1, 1), (96, 3, 2, 1), (192, 3, 1, 1), (192, 3, 1, 1), (192, 3, 2, 1),
+        (192, 3, 1, 0), (192, 1, 1, 0), (192, 1, 1, 0)]
+    assert all(hasattr(m, "parametrizations") for m in [*convs, net.head])  # weight norm everywhere
+    assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in net.modules())
+    assert [m.p for m in net.body if isinstance(m, torch.nn.Dropout)] == [0.2, 0.5, 0.5]
+    assert {m.negative_slope for m in net.body if isinstance(m, torch.nn.LeakyReLU)} == {0.2}
+    f, logits = net.forward_both(torch.randn(2, 3, 32, 32))
+    assert f.shape == (2, 192) and logits.shape == (2, 10)
+    grid = config.load("grid-cifar10", [("method.name", "ssl_gan"), *per_method("grid-cifar10", ["ssl_gan"])["ssl_gan"]])
+    paper = config.load("cifar10-ssl-gan")
+    assert grid.model == paper.model and grid.optim == paper.optim and grid.method == paper.method
+    assert paper.method["lambda_unsup"] == 0.5 and paper.optim["lr"] == paper.method["gen_lr"] == 0.0003
 
 
 def test_ssl_gan_keeps_its_generator_stable_under_the_runs_sgd(runs):

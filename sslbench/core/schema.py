@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sslbench.core.params import Param
 
-MODELS = ("airbench", "cnn", "cnn001", "convnet4", "fastnet", "wrn28_2", "mlp", "mlp_wn")  # implemented in sslbench/models (a test keeps them equal)
+MODELS = ("airbench", "cnn", "cnn001", "convnet4", "fastnet", "wrn28_2", "mlp", "mlp_wn", "conv_wn")  # implemented in sslbench/models (a test keeps them equal)
 MIN_SIDE = {"cnn001": 14}  # image side a model needs (four unpadded convs and two pools)
 SEED_MAX = 2**32 - 1  # numpy's limit, and far more seeds than anyone sweeps
 

@@ -10,6 +10,7 @@ from torch import nn
 from sslbench.models.airbench import AirBench
 from sslbench.models.base import Classifier
 from sslbench.models.cnn import ConvNet4, ReportCNN, SmallCNN
+from sslbench.models.conv_wn import ConvWN
 from sslbench.models.fastnet import FastNet
 from sslbench.models.mlp import MLP
 from sslbench.models.mlp_wn import MLPWN
@@ -25,6 +26,7 @@ MODELS: dict[str, tuple[Callable[..., Classifier], str]] = {
     "wrn28_2": (WideResNet, "WRN-28-2, the FixMatch reference network (1.5M parameters)"),
     "mlp": (MLP, "two hidden layers on raw pixels"),
     "mlp_wn": (MLPWN, "Improved-GAN's MNIST discriminator: weight-normed dense layers with Gaussian noise, no BN"),
+    "conv_wn": (ConvWN, "Improved-GAN's CIFAR-10 discriminator: weight-normed convs 96/192 with dropout, no BN"),
 }
 
 
