@@ -72,6 +72,7 @@ def test_ssl_gan_cifar_discriminator_is_improved_gans():
     paper = config.load("cifar10-ssl-gan")
     assert grid.model == paper.model and grid.optim == paper.optim and grid.method == paper.method
     assert paper.method["lambda_unsup"] == 0.5 and paper.optim["lr"] == paper.method["gen_lr"] == 0.0003
+    assert paper.method["matching"] == "abs" and config.load("mnist-ssl-gan").method["matching"] == "squared"
 
 
 def test_ssl_gan_keeps_its_generator_stable_under_the_runs_sgd(runs):
@@ -295,9 +296,14 @@ def test_airbench_network_and_one_cycle_schedule():
     bns = [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     assert len(bns) == 6 and not any(b.weight.requires_grad for b in bns)
     assert net(torch.randn(4, 3, 32, 32)).shape == (4, 10)
-    opt = {"lr": 0.4, "warmup": 100, "schedule": "linear"}
+    opt = {"lr": 0.4, "warmup": 100, "schedule": "linear", "hold": 0.0}
     assert lr_at(99, 1000, opt) == 0.4 and lr_at(100, 1000, opt) == 0.4
     assert abs(lr_at(550, 1000, opt) - 0.2) < 1e-12 and lr_at(1000, 1000, opt) == 0.0
+    # Improved-GAN's CIFAR-10 code: the peak for the first 400 of 1,200 epochs, then linearly to 0
+    held = {"lr": 3e-4, "warmup": 0, "schedule": "linear", "hold": 1 / 3}
+    assert lr_at(0, 1200, held) == lr_at(400, 1200, held) == 3e-4
+    assert abs(lr_at(800, 1200, held) - 1.5e-4) < 1e-12 and lr_at(1200, 1200, held) == 0.0
+    assert config.load("cifar10-ssl-gan").optim["hold"] == held["hold"]
 
 
 def test_test_time_flip_averages_the_mirror():

@@ -123,6 +123,8 @@ SPECS: dict[str, MethodSpec] = {s.name: s for s in (
         Param("z_dim", int, 100, "generator noise size", lo=1, hi=4096),
         Param("lambda_unsup", float, 1.0, "weight of the real-vs-fake discriminator loss", lo=0.0, hi=1e6),
         Param("lambda_gen", float, 1.0, "weight of the generator's feature-matching loss", lo=0.0, hi=1e6),
+        Param("matching", str, "squared", "the generator's feature-matching distance between batch means: squared "
+              "(the reference code's MNIST) or abs (its CIFAR-10)", choices=("squared", "abs")),
         Param("gen_lr", float, 0.003, "the generator's Adam learning rate (the paper's: 0.003 MNIST, 0.0003 "
               "CIFAR-10)", lo=0.0, hi=10.0))),
 )}

@@ -39,6 +39,8 @@ OPTIM = (
     Param("schedule", str, "cosine", "learning-rate schedule after warm-up: cosine (FixMatch's), linear to 0 "
           "(the CIFAR speedruns'), or constant", choices=("cosine", "linear", "constant")),
     Param("warmup", int, 0, "linear warm-up steps", lo=0, hi=10**8),
+    Param("hold", float, 0.0, "with schedule linear: the fraction of the steps after warm-up spent at the peak "
+          "before the decay starts (Improved-GAN's CIFAR-10 code: 1/3)", lo=0.0, hi=1.0),
     Param("ema", float, 0.999, "EMA decay of weights used for evaluation (0: off); it ramps up as "
           "min(ema, (1 + n) / (10 + n)) over the first n updates, so it only bites after about 10 / (1 - ema) "
           "steps", lo=0.0, hi=0.99999),

@@ -58,13 +58,14 @@ def make_optimizer(opt: dict, model: torch.nn.Module, extra: list[torch.nn.Param
 
 def lr_at(step: int, total: int, opt: dict) -> float:
     """Linear warm-up, then FixMatch's cosine decay lr * cos(7 pi k / 16 K), a linear decay to 0 (the one-cycle
-    of the CIFAR speedruns), or constant."""
+    of the CIFAR speedruns; after a hold at the peak with optim.hold), or constant."""
     if step < opt["warmup"]:
         return opt["lr"] * (step + 1) / opt["warmup"]
     if opt["schedule"] == "cosine":
         return opt["lr"] * math.cos(7 * math.pi * step / (16 * max(total, 1)))
     if opt["schedule"] == "linear":
-        return opt["lr"] * max(total - step, 0) / max(total - opt["warmup"], 1)
+        start = opt["warmup"] + round(opt["hold"] * (total - opt["warmup"]))  # the decay's first step
+        return opt["lr"] * min(1.0, max(total - step, 0) / max(total - start, 1))
     return opt["lr"]
 
 

@@ -49,7 +49,8 @@ class SSLGAN(Method):
             # log D(x) = lse - softplus(lse); log(1 - D(G(z))) = -softplus(lse_fake)
             lse_u, lse_f = lu.float().logsumexp(-1), lf.float().logsumexp(-1)
             d_loss = (F.softplus(lse_u) - lse_u).mean() + F.softplus(lse_f).mean()
-            g_loss = (fu.detach().float().mean(0) - f_fake.float().mean(0)).pow(2).mean()
+            gap = fu.detach().float().mean(0) - f_fake.float().mean(0)
+            g_loss = gap.abs().mean() if self.p["matching"] == "abs" else gap.pow(2).mean()
         else:
             d_loss = g_loss = lx.sum() * 0.0
         return Out({"supervised": cross_entropy(lx, batch.y), "discriminator": d_loss, "generator": g_loss},
