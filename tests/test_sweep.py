@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from conftest import ROOT, sslbench
 from sslbench.core.events import read_events
 from sslbench.report import table_csv, time_to_table
@@ -85,8 +87,6 @@ def test_sweep_runs_on_a_local_ray_instance(runs):
     import shutil
     import tempfile
 
-    import pytest
-
     pytest.importorskip("ray")
     short = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # Ray's socket paths must stay under 107 characters
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_TMPDIR": short}
@@ -104,8 +104,6 @@ def test_sweep_runs_on_a_local_ray_instance(runs):
 
 def test_sweep_runs_as_slurm_jobs_through_submitits_local_executor(runs):
     import os
-
-    import pytest
 
     pytest.importorskip("submitit")
     env = {**os.environ, "SSLBENCH_SLURM_CLUSTER": "local"}
@@ -149,13 +147,15 @@ def test_a_presets_per_method_settings_reach_that_methods_cells_only_and_set_win
     assert all(cfg.data["m"] == 20 for cfg in cells.values())
 
 
-def test_grid_mnist_runs_ssl_gan_on_the_network_and_optimiser_of_its_paper_preset():
+@pytest.mark.parametrize("grid_preset, paper_preset", [("grid-mnist", "mnist-ssl-gan"),
+                                                       ("grid-cifar10", "cifar10-ssl-gan")])
+def test_a_grid_runs_ssl_gan_on_the_network_and_optimiser_of_its_paper_preset(grid_preset, paper_preset):
     """The grid's fastnet width (16) once leaked into ssl_gan's MLP and shrank it 60-fold (24% at 600 steps)."""
     from sslbench.core import config
     from sslbench.runs.sweep import per_method
 
-    grid = config.load("grid-mnist", [("method.name", "ssl_gan"), *per_method("grid-mnist", ["ssl_gan"])["ssl_gan"]])
-    paper = config.load("mnist-ssl-gan")
+    grid = config.load(grid_preset, [("method.name", "ssl_gan"), *per_method(grid_preset, ["ssl_gan"])["ssl_gan"]])
+    paper = config.load(paper_preset)
     assert grid.model == paper.model and grid.optim == paper.optim and grid.method == paper.method
     assert (grid.train["batch"], grid.train["mu"]) == (paper.train["batch"], paper.train["mu"])
 

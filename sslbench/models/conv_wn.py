@@ -16,8 +16,9 @@ def _conv(cin: int, cout: int, k: int = 3, stride: int = 1, pad: int = 1) -> lis
 
 
 class ConvWN(Classifier):
-    """Dropout 0.2; 96, 96, 96/2; dropout 0.5; 192, 192, 192/2; dropout 0.5; 192 (3x3, no padding where the image is big enough), two 1x1 of 192
-    (network-in-network); global mean pool; head. `width` scales the channels (width/192)."""
+    """Dropout 0.2; 96, 96, 96/2; dropout 0.5; 192, 192, 192/2; dropout 0.5; 192 (3x3, no padding where the
+    image is big enough), two 1x1 of 192 (network-in-network); global mean pool; head. `width` scales the
+    channels (width/192)."""
 
     def __init__(self, in_ch: int, size: int, k: int, width: int | None = None):
         super().__init__()
