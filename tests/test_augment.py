@@ -42,3 +42,25 @@ def test_cutout_is_a_16_pixel_square_on_32x32():
     z = A._cutout(torch.zeros(400, 1, 32, 32), g, 0.5)
     covered = (z == A.GRAY).sum((1, 2, 3))
     assert covered.max().item() == 256 and covered.min().item() >= 64
+
+
+def test_the_fast_blur_and_grid_equal_the_reference_ops():
+    """Sharpness's blur is PIL's SMOOTH kernel, and the warp's grid is F.affine_grid, both rewritten for speed."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(4, 3, 10, 12, generator=g)
+    k = torch.ones(3, 3)
+    k[1, 1] = 5.0
+    ref = torch.nn.functional.conv2d(torch.nn.functional.pad(x, (1, 1, 1, 1), mode="replicate"),
+                                     (k / 13).expand(3, 1, 3, 3), groups=3)
+    assert torch.allclose(A._blur(x), ref, atol=1e-6)
+    theta = torch.randn(5, 2, 3, generator=g)
+    assert torch.allclose(A._grid(theta, 10, 12),
+                          torch.nn.functional.affine_grid(theta, [5, 1, 10, 12], align_corners=False), atol=1e-6)
+
+
+def test_strong_augment_leaves_its_input_alone():
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(64, 3, 16, 16, generator=g)
+    before = x.clone()
+    A.strong_augment(x, g, n_ops=2, cutout=0.5)
+    assert torch.equal(x, before)

@@ -44,7 +44,9 @@ def weak_augment(images: torch.Tensor, idx: torch.Tensor, g: torch.Generator, pa
         ox = torch.randint(0, 2 * pad + 1, (B,), generator=g, device=dev)
         rows, cols = _reflect(H, pad, dev)[oy], cols.gather(1, _reflect(W, pad, dev)[ox])
     pixel = (idx[:, None, None] * H + rows[:, :, None]) * W + cols[:, None, :]  # [B, H, W] into the N*H*W pixels
-    return images.permute(0, 2, 3, 1).reshape(-1, C)[pixel].permute(0, 3, 1, 2)
+    # index_select of whole pixel rows: 3.6x faster on the CPU than advanced indexing by the [B, H, W] index
+    return images.permute(0, 2, 3, 1).reshape(-1, C).index_select(0, pixel.reshape(-1)).view(B, H, W, C) \
+        .permute(0, 3, 1, 2)
 
 
 # FixMatch's RandAugment pool (Sohn et al. 2020, table 12): each op is applied with probability 0.5 at a
@@ -64,10 +66,10 @@ def _gray(x: torch.Tensor) -> torch.Tensor:
 
 
 def _blur(x: torch.Tensor) -> torch.Tensor:
-    k = torch.ones(3, 3, device=x.device, dtype=x.dtype)
-    k[1, 1] = 5.0
-    k = (k / k.sum()).expand(x.shape[1], 1, 3, 3)
-    return F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), k, groups=x.shape[1])
+    """PIL's SMOOTH kernel [[1, 1, 1], [1, 5, 1], [1, 1, 1]] / 13 as a 3x3 box sum plus 4 x the centre, borders
+    replicated (3x faster on the CPU than the same kernel as a depthwise convolution)."""
+    box = F.avg_pool2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
+    return (box * 9 + x * 4) / 13
 
 
 def _factor(m: torch.Tensor) -> torch.Tensor:
@@ -136,6 +138,7 @@ def strong_augment(x: torch.Tensor, g: torch.Generator, n_ops: int = 2, cutout: 
     B = x.shape[0]
     dev = x.device
     identity = OPS.index("identity")
+    x = x.clone()  # the rounds write into x in place: each sample draws one op a round, so the groups are disjoint
     for _ in range(n_ops):
         op = torch.randint(0, len(OPS), (B,), generator=g, device=dev)
         op = torch.where(torch.rand(B, generator=g, device=dev) < APPLY_P, op, identity)
@@ -143,18 +146,16 @@ def strong_augment(x: torch.Tensor, g: torch.Generator, n_ops: int = 2, cutout: 
         sign = torch.where(torch.rand(B, generator=g, device=dev) < 0.5, -1.0, 1.0)
         order = op.argsort()
         counts = torch.bincount(op, minlength=len(OPS)).tolist()  # host sync, once per round
-        out = x.clone()
         for name, idx in zip(OPS, order.split(counts)):
             fn = COLOR_FNS.get(name)
             if fn is not None and len(idx):
-                out.index_copy_(0, idx, fn(x.index_select(0, idx), mag[idx][:, None, None, None]).clamp(0, 1))
+                x.index_copy_(0, idx, fn(x.index_select(0, idx), mag[idx][:, None, None, None]).clamp(0, 1))
         n_geo = sum(counts[len(COLOR_OPS):])
         if n_geo:
             geo = order[B - n_geo:]  # geometric ops sort last
             chose = {name: (op[geo] == OPS.index(name)) for name in GEOMETRIC_OPS}
             theta = _affine(chose, mag[geo] * sign[geo], n_geo, dev)
-            out.index_copy_(0, geo, _warp(x.index_select(0, geo), theta[:, :2]))
-        x = out
+            x.index_copy_(0, geo, _warp(x.index_select(0, geo), theta[:, :2]))
     return _cutout(x, g, cutout) if cutout > 0 else x
 
 
@@ -170,8 +171,18 @@ def _affine(chose: dict[str, torch.Tensor], s: torch.Tensor, B: int, dev: torch.
     return m
 
 
+def _grid(theta: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    """F.affine_grid(theta, [B, C, h, w], align_corners=False) as two broadcast multiply-adds: affine_grid's
+    batched matmul of the [h w, 3] base grid by 3x2 matrices was a quarter of RandAugment's time on the CPU."""
+    xs = (torch.arange(w, device=theta.device, dtype=theta.dtype) * 2 + 1) / w - 1
+    ys = (torch.arange(h, device=theta.device, dtype=theta.dtype) * 2 + 1) / h - 1
+    t = theta[:, :, :, None, None]  # [B, 2, 3, 1, 1]
+    grid = t[:, :, 0] * xs[None, None, None, :] + t[:, :, 1] * ys[None, None, :, None] + t[:, :, 2]  # [B, 2, h, w]
+    return grid.permute(0, 2, 3, 1)
+
+
 def _warp(x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-    grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
+    grid = _grid(theta.to(x.dtype), x.shape[2], x.shape[3])
     return F.grid_sample(x - GRAY, grid, mode="bilinear", padding_mode="zeros", align_corners=False) + GRAY
 
 
@@ -185,4 +196,4 @@ def _cutout(x: torch.Tensor, g: torch.Generator, frac: float) -> torch.Tensor:
     yy = torch.arange(H, device=x.device)[None, :, None]
     xx = torch.arange(W, device=x.device)[None, None, :]
     box = (yy >= y0) & (yy < y0 + sh) & (xx >= x0) & (xx < x0 + sw)
-    return torch.where(box[:, None], torch.full_like(x, GRAY), x)
+    return torch.where(box[:, None], GRAY, x)  # a scalar fill: full_like cost more than the whole cutout
