@@ -7,6 +7,7 @@ checkpointed).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -19,6 +20,7 @@ def _uniform(n: int, g: torch.Generator, device: torch.device, lo: float = 0.0, 
     return torch.rand(n, generator=g, device=device) * (hi - lo) + lo
 
 
+@functools.lru_cache(maxsize=16)  # a handful of (size, pad, device) per run; rebuilt every step it cost 0.13 ms
 def _reflect(n: int, pad: int, device: torch.device) -> torch.Tensor:
     """int64 [2 pad + 1, n]: row o holds, for each output position, its source position after a shift by o - pad,
     reflected at the borders as F.pad(mode="reflect") would pad."""
