@@ -60,13 +60,13 @@ class Bare:
 
 
 def interleaved(dataset: str, method: str, model: str, width: int, data_dir: str, steps: int, b: int, mu: int,
-                device: torch.device) -> list[tuple[float, float]]:
+                n: int, device: torch.device) -> list[tuple[float, float]]:
     """(loop, bare) images/s per window: the trainer's rate for its LOG_EVERY steps (evaluation excluded), then the
-    bare rate of the twin network timed right after, inside the trainer's listener."""
+    bare rate of the twin network on the n images a step puts through the net, timed right after, inside the
+    trainer's listener."""
     cfg = config.resolve({"data": {"dataset": dataset, "m": 4000, "dir": data_dir}, "method": {"name": method},
                           "model": {"name": model, "width": width},
                           "train": {"steps": steps, "batch": b, "mu": mu, "eval_every": 10**8, "log_every": LOG_EVERY}})
-    n = b * (1 + 2 * mu) if method == "fixmatch" else b
     twin, pairs = Bare(model, width, SHAPES[dataset], n, steps, device), []
 
     def listen(ev: dict) -> None:
@@ -104,7 +104,7 @@ def main() -> None:
         for dataset in a.datasets.split(","):
             for method, n in (("supervised", a.batch), ("fixmatch", a.batch * (1 + 2 * a.mu))):
                 pairs = [p for _ in range(a.repeats) for p in
-                         interleaved(dataset, method, model, int(width), a.data_dir, a.steps, a.batch, a.mu, device)]
+                         interleaved(dataset, method, model, int(width), a.data_dir, a.steps, a.batch, a.mu, n, device)]
                 lo, mid, hi = quartiles([g / r for g, r in pairs])
                 g, r = statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
                 print(f"| {dataset} | {model}:{width} | {method} | {n} | {g:,.0f} | {r:,.0f} | {mid:.0%} | "
