@@ -139,6 +139,19 @@ def test_self_training_in_epochs_gives_the_supervised_stage_the_standalone_budge
     assert phase["step"] == 40 * math.ceil(50 / 32) == sup["total_steps"]
 
 
+def test_each_of_self_trainings_networks_gets_the_runs_epochs_even_when_m_exceeds_the_pool(runs):
+    """Report 001's Model C at M = 40,000: the supervised stage (its epochs over the labeled set) comes on top of
+    the fresh network's epochs over the mixed set; the stage must not swallow the run. Before, at M larger than
+    the unlabeled pool, the fresh network got one step."""
+    s, evs = run(runs, "quickstart", method__name="self_training", data__m=1000, train__steps=0, train__epochs=2,
+                 train__epoch_over="all", train__mu=1, train__eval_every=10**6, model__width=8)
+    start = next(e for e in evs if e["kind"] == "start")
+    mixed = math.ceil((1000 + start["n_unlabeled"]) / (32 * 2))  # one pass over both pools, 32 + 32 a step
+    (phase,) = [e for e in evs if e["kind"] == "phase"]
+    assert start["n_unlabeled"] < 1000 and start["steps_per_epoch"] == mixed
+    assert phase["step"] == 2 * math.ceil(1000 / 32) and s["total_steps"] == phase["step"] + 2 * mixed
+
+
 def test_self_training_reinitialises_the_network_at_the_switch():
     _, data, _, model, st, batch = _setup("self_training", **{"method.teacher_epochs": 1})
     st.losses(batch, Clock(0, 100, 10))

@@ -55,7 +55,8 @@ TRAIN = (
           hi=10**6),
     Param("epoch_over", str, "auto", "what one epoch (and each per-epoch phase: K-means refits, relabelling) "
           "passes over: auto (the unlabeled pool in batches of mu x B where the method uses one, else the labeled "
-          "set), or the labeled set in batches of B (report 000's loop)", choices=("auto", "labeled")),
+          "set), the labeled set in batches of B (report 000's loop), or all: labeled and unlabeled together in "
+          "batches of B + mu x B (report 001's mixed set)", choices=("auto", "labeled", "all")),
     Param("shuffle", bool, True, "draw each pass over a pool in a fresh random order (false: in stored order "
           "every pass, as report 001's printed loaders)"),
     Param("eval_every", int, 200, "evaluate every N steps", lo=1, hi=10**8),

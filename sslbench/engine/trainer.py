@@ -76,12 +76,13 @@ def staged_lr(step: int, starts: list[int], opt: dict) -> float:
 
 
 def steps_per_epoch(cfg: Config, data: DeviceData, method: type[Method]) -> int:
-    """One epoch is a pass over the unlabeled pool (or over the labeled set when the method uses none, or when
-    train.epoch_over says so)."""
-    b, mu = cfg.train["batch"], cfg.train["mu"]
-    if cfg.train["epoch_over"] == "auto" and method.spec().unlabeled and mu > 0 and len(data.unlabeled_idx) > 0:
-        return max(1, math.ceil(len(data.unlabeled_idx) / (b * mu)))
-    return max(1, math.ceil(len(data.labeled_idx) / b))
+    """One epoch is a pass over the unlabeled pool, or over both pools together (train.epoch_over = "all"), or
+    over the labeled set (when the method uses no unlabeled batch, or when train.epoch_over says so)."""
+    b, mu, over = cfg.train["batch"], cfg.train["mu"], cfg.train["epoch_over"]
+    n_lab, n_unl = len(data.labeled_idx), len(data.unlabeled_idx)
+    if method.spec().unlabeled and mu > 0 and n_unl > 0 and over != "labeled":
+        return max(1, math.ceil((n_unl + n_lab * (over == "all")) / (b * (mu + (over == "all")))))
+    return max(1, math.ceil(n_lab / b))
 
 
 class Meter:
@@ -253,7 +254,8 @@ def setup(cfg: Config, run_dir: Path, resume: bool, listener: Callable[[dict], N
     ema = EMA(model, cfg.optim["ema"]) if cfg.optim["ema"] > 0 and not method_cls.spec().own_average else None
     gen = torch.Generator(device).manual_seed(seed)
     epoch_len = steps_per_epoch(cfg, data, method_cls)
-    total = cfg.train["steps"] or cfg.train["epochs"] * epoch_len
+    total = cfg.train["steps"] or method.epoch_budget(cfg.train["epochs"], epoch_len,
+                                                      math.ceil(len(data.labeled_idx) / cfg.train["batch"]))
     ck_path = run_dir / "checkpoint.pt"
     for tmp in run_dir.glob(".*.tmp"):  # left by a process killed inside an atomic write
         tmp.unlink(missing_ok=True)

@@ -106,6 +106,11 @@ class Method:
         """Runs after every optimiser step (clock.step steps done); e.g. an EMA teacher update, or a stage switch."""
         return None
 
+    def epoch_budget(self, epochs: int, epoch_len: int, labeled_epoch_len: int) -> int:
+        """Steps in a run budgeted in epochs (train.epochs); a method whose stages each train for the run's epochs
+        (a supervised stage, then a fresh network) counts them all."""
+        return epochs * epoch_len
+
     def stages(self, clock: Clock, batch: int) -> list[int]:
         """Steps at which a freshly initialised network starts training: the engine starts the learning-rate
         schedule (warm-up, then decay to the stage's end) again at each. None by default: one schedule."""

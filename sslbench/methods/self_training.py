@@ -3,10 +3,11 @@ unlabeled image with its argmax prediction, then train a *fresh* network on one 
 pseudo-labeled image weighs `weight` (0.1) and each labeled one 1. Each network is a run of its own: the
 engine starts the learning-rate schedule again for the fresh one.
 
-Stage lengths: the supervised stage runs `teacher_epochs` epochs over the labeled set (by default, when the
-run is budgeted in epochs, as many as the run has, which is what the standalone supervised run gets; when it
-is budgeted in steps, an equal share); the rest of the run is split between `rounds` retraining stages. The
-mixed set is drawn as a labeled batch plus an unlabeled batch, so the two terms are weighted by their shares
+Stage lengths: in a run budgeted in epochs, each network trains for them: the supervised stage `teacher_epochs`
+epochs over the labeled set (by default as many as the run has, what the standalone supervised run gets), then
+each of the `rounds` retraining stages the run's epochs (with train.epoch_over = "all", passes over the mixed
+set), so the run is that much longer than one network's. In a run budgeted in steps, the stages share them
+equally. The mixed set is drawn as a labeled batch plus an unlabeled batch, so the two terms are weighted by their shares
 of the mixed set, M/N and weight * (N - M)/N: in expectation the same loss as the report's per-image weighted
 batch mean over one shuffled set.
 """
@@ -33,6 +34,10 @@ class SelfTraining(Method):
         self.round = 0
         self.kept = 0
         self.switch: list[int] | None = None  # the stage boundaries, fixed once the first batch has been seen
+
+    def epoch_budget(self, epochs: int, epoch_len: int, labeled_epoch_len: int) -> int:
+        """The supervised stage's epochs over the labeled set, then each round's epochs: a network per stage."""
+        return (self.p["teacher_epochs"] or epochs) * labeled_epoch_len + self.p["rounds"] * epochs * epoch_len
 
     def switch_steps(self, clock: Clock, batch: int) -> list[int]:
         """Steps after which the pool is (re)labelled: the end of the supervised stage, then each round's.
