@@ -143,7 +143,9 @@ def run(
 
                 write_text(run_dir / "config.toml", cfg.to_toml())
         else:
-            cfg = config.load_checked(preset, pairs)
+            from sslbench.runs.sweep import load_for_method
+
+            cfg = load_for_method(preset, pairs)
             check_device(cfg)
             if dry_run:
                 print(cfg.to_toml(), end="")
@@ -289,11 +291,12 @@ def reproduce(
             raise ConfigError(f"--jobs={jobs} must be between 1 and 256")
         extra = [config.parse_override(x) for x in set_] + ([("data.dir", data_dir)] if data_dir else [])
         plan = []
+        own = sw.per_method(rep.preset, list(rep.columns))
         for row in rep.rows:
             if (wanted and row.id not in wanted) or row.why_not or table_only:
                 continue
             cells = [(sw.Cell(meth, row.m, seed), config.load_checked(rep.preset, [
-                ("method.name", meth), ("train.seed", seed), *row.overrides, *extra]))
+                ("method.name", meth), *own.get(meth, []), ("train.seed", seed), *row.overrides, *extra]))
                 for meth in rep.columns for seed in sds]
             plan.append((sweep_name(rep, row), cells))
         for _, cells in plan[:1]:

@@ -181,6 +181,19 @@ def test_model_b_fits_kmeans_on_the_labeled_embeddings_only():
     assert (cls_all[20:] == -1).all()  # which holds no labeled image, so its images get no pseudo-label
 
 
+def test_model_bs_pca_is_the_reports_whitened_pca():
+    """Report 001 clusters PCA(0.8 variance, whiten) of the [0, 1] pixels; report-001 sets both for Model B."""
+    from sslbench.methods.embeddings import pca_codes
+    from sslbench.runs.sweep import per_method
+
+    own = dict(per_method("report-001", ["kmeans_pseudo"])["kmeans_pseudo"])
+    assert own == {"method.variance": 0.8, "method.whiten": True}
+    _, data, _, _, _, _ = _setup("kmeans_pseudo")
+    white, plain = pca_codes(data, 0.8, whiten=True), pca_codes(data, 0.8)
+    assert white.shape == plain.shape and torch.allclose(white.var(0), torch.ones(white.shape[1]), atol=1e-3)
+    assert plain.var(0)[0] > 2 * plain.var(0)[-1]  # unwhitened, the leading component carries the most
+
+
 def test_a_class_without_a_labeled_image_never_gives_nan(runs):
     from sslbench.methods.autoencoder_kmeans import seeded_centroids
 

@@ -147,6 +147,24 @@ def test_a_presets_per_method_settings_reach_that_methods_cells_only_and_set_win
     assert all(cfg.data["m"] == 20 for cfg in cells.values())
 
 
+def test_a_single_run_of_a_method_takes_the_presets_settings_for_it_too(tmp_path, runs):
+    """`run --preset report-001 --method kmeans_pseudo` is one cell of the report's table: it must get the
+    settings that cell gets in the sweep (the report's PCA), and --set still wins."""
+    preset = tmp_path / "grid.toml"
+    preset.write_text('[sweep.per_method.kmeans_pseudo]\nmethod = { variance = 0.5, whiten = true }\n'
+                      '[data]\ndataset = "digits"\n[method]\nname = "supervised"\n[train]\nsteps = 5\n')
+
+    def resolved(*args: str) -> str:
+        r = sslbench("run", "--preset", str(preset), *args, "--dry-run", runs_dir=runs)
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+
+    own = resolved("--method", "kmeans_pseudo")
+    assert "variance = 0.5" in own and "whiten = true" in own
+    assert "variance = 0.7" in resolved("--method", "kmeans_pseudo", "--set", "method.variance=0.7")
+    assert "variance" not in resolved()  # the preset's own method (supervised) has no such setting
+
+
 @pytest.mark.parametrize("grid_preset, paper_preset", [("grid-mnist", "mnist-ssl-gan"),
                                                        ("grid-cifar10", "cifar10-ssl-gan")])
 def test_a_grid_runs_ssl_gan_on_the_network_and_optimiser_of_its_paper_preset(grid_preset, paper_preset):

@@ -94,6 +94,7 @@ SPECS: dict[str, MethodSpec] = {s.name: s for s in (
                "clusters named by labeled points.", (
         Param("embedding", str, "pca", "what is clustered", choices=("pca", "autoencoder", "backbone")),
         Param("variance", float, 0.95, "pca: fraction of the pixel variance kept", lo=0.01, hi=1.0),
+        Param("whiten", bool, False, "pca: scale each component to unit variance (report 001's PCA)"),
         Param("code_dim", int, 32, "autoencoder: code size", lo=2, hi=4096),
         Param("pretrain_epochs", int, 5, "autoencoder: epochs of reconstruction training before clustering",
               lo=1, hi=10000),

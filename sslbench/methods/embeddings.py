@@ -12,12 +12,13 @@ from sslbench.models.autoencoder import ConvAutoencoder
 EMBEDDINGS = ("pca", "autoencoder", "backbone")
 
 
-def pca_codes(data: DeviceData, variance: float, seed: int = 0) -> torch.Tensor:
-    """float32 [N, d]: PCA of the flattened pixels keeping `variance` of the variance (scikit-learn)."""
+def pca_codes(data: DeviceData, variance: float, seed: int = 0, whiten: bool = False) -> torch.Tensor:
+    """float32 [N, d]: PCA of the flattened pixels in [0, 1] keeping `variance` of the variance (scikit-learn),
+    each component scaled to unit variance when `whiten`."""
     from sklearn.decomposition import PCA
 
     x = data.images.flatten(1).float().div(255).cpu().numpy()
-    codes = PCA(n_components=variance, svd_solver="full", random_state=seed).fit_transform(x)
+    codes = PCA(n_components=variance, whiten=whiten, svd_solver="full", random_state=seed).fit_transform(x)
     return torch.from_numpy(codes.astype(np.float32)).to(data.images.device)
 
 

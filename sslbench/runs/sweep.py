@@ -69,6 +69,14 @@ def plan(preset: str, methods: list[str], ms: list[int], seeds: list[int], sets:
             for method, m, seed in itertools.product(methods, ms, seeds)]
 
 
+def load_for_method(preset: str | None, pairs: list[tuple[str, Any]]) -> Config:
+    """One run's config: the preset, then its [sweep.per_method.<method>] settings for the run's method (what
+    that method's cells in a sweep of the preset get), then the command line's pairs, which win."""
+    cfg = config.load_checked(preset, pairs)
+    own = per_method(preset, [cfg.method["name"]]).get(cfg.method["name"]) if preset else None
+    return config.load_checked(preset, [("method.name", cfg.method["name"]), *own, *pairs]) if own else cfg
+
+
 def per_method(preset: str, methods: list[str]) -> dict[str, list[tuple[str, Any]]]:
     """The preset's per-method settings for these methods, each set checked against the preset (an error names
     the preset's table, not the command line)."""
