@@ -15,6 +15,7 @@ from sslbench.methods import get_method
 from sslbench.methods.clustering import KMeansLoss
 from sslbench.methods.common import Clock
 from sslbench.models import build_model
+from sslbench.runs.sweep import per_method
 from test_training import run
 
 
@@ -181,13 +182,26 @@ def test_model_b_fits_kmeans_on_the_labeled_embeddings_only():
     assert (cls_all[20:] == -1).all()  # which holds no labeled image, so its images get no pseudo-label
 
 
+def test_model_b_weights_its_batches_as_the_reports_mixed_set():
+    """Report 001 trains Model B on one mixed set where each pseudo-labeled image weighs 0.1: a labeled batch
+    and a pseudo-labeled batch drawn side by side must weigh M/N and 0.1 (N - M)/N, not 1 and 0.1 whatever M."""
+    _, data, _, _, b, batch = _setup("kmeans_pseudo", **{"method.weighting": "mixed"})
+    b.before_training(Clock(0, 100, 10))
+    m, n = len(data.labeled_idx), len(data.labeled_idx) + b.kept
+    assert 0 < b.kept <= len(data.unlabeled_idx)
+    assert b.losses(batch, Clock(0, 100, 10)).weight == {"supervised": m / n, "pseudo": 0.1 * b.kept / n}
+    _, _, _, _, per_step, batch = _setup("kmeans_pseudo")
+    per_step.before_training(Clock(0, 100, 10))
+    assert per_step.losses(batch, Clock(0, 100, 10)).weight == {"supervised": 1.0, "pseudo": 0.1}
+    assert dict(per_method("report-001", ["kmeans_pseudo"])["kmeans_pseudo"])["method.weighting"] == "mixed"
+
+
 def test_model_bs_pca_is_the_reports_whitened_pca():
     """Report 001 clusters PCA(0.8 variance, whiten) of the [0, 1] pixels; report-001 sets both for Model B."""
     from sslbench.methods.embeddings import pca_codes
-    from sslbench.runs.sweep import per_method
 
     own = dict(per_method("report-001", ["kmeans_pseudo"])["kmeans_pseudo"])
-    assert own == {"method.variance": 0.8, "method.whiten": True}
+    assert own["method.variance"] == 0.8 and own["method.whiten"] is True
     _, data, _, _, _, _ = _setup("kmeans_pseudo")
     white, plain = pca_codes(data, 0.8, whiten=True), pca_codes(data, 0.8)
     assert white.shape == plain.shape and torch.allclose(white.var(0), torch.ones(white.shape[1]), atol=1e-3)

@@ -104,7 +104,10 @@ SPECS: dict[str, MethodSpec] = {s.name: s for s in (
               "(report 001's Model B); all: fit on every embedding", choices=("labeled", "all")),
         Param("clusters", int, 0, "number of clusters (0: the number of classes)", lo=0, hi=10000),
         Param("weight", float, 0.1, "per-sample weight of pseudo-labeled images (the report used 0.1)", lo=0.0,
-              hi=1e6))),
+              hi=1e6),
+        Param("weighting", str, "per_step", "per_step: each step's labeled batch weighs 1 and its pseudo-labeled "
+              "batch `weight`; mixed: report 001's one mixed set, where each batch weighs its share of it (M/N and "
+              "weight x (N - M)/N)", choices=("per_step", "mixed")))),
     MethodSpec("autoencoder_kmeans", "Autoencoder codes clustered by K-means seeded with labeled class means; "
                "nearest-centroid classifier.", (
         Param("code_dim", int, 32, "autoencoder code size", lo=2, hi=4096),

@@ -245,6 +245,14 @@ def ramp_up(step: int, length: int) -> float:
     return float(torch.tensor(-5.0 * (1.0 - t) ** 2).exp())
 
 
+def mixed_set_weights(n_labeled: int, n_pseudo: int, weight: float) -> dict[str, float]:
+    """Weights for a labeled batch and a pseudo-labeled batch drawn side by side each step, so that their sum is in
+    expectation one mixed set's per-image weighted mean (labeled 1, pseudo-labeled `weight`; report 001): each
+    batch weighs its share of the set."""
+    n = max(n_labeled + n_pseudo, 1)
+    return {"supervised": n_labeled / n, "pseudo": weight * n_pseudo / n}
+
+
 class PseudoLabelTable:
     """Per-image pseudo-labels (and weights) for the whole training set, owned by a method; -1 = none."""
 

@@ -9,7 +9,8 @@ import torch
 from sslbench.data import Batch
 from sslbench.core.scoring import map_clusters
 from sslbench.methods.clustering import fit_kmeans
-from sslbench.methods.common import Clock, Method, Out, Phase, PseudoLabelTable, cross_entropy, forward_views
+from sslbench.methods.common import (Clock, Method, Out, Phase, PseudoLabelTable, cross_entropy, forward_views,
+                                     mixed_set_weights)
 from sslbench.methods.embeddings import EMBEDDINGS, autoencoder_codes, backbone_codes, pca_codes, reconstruction_loss
 from sslbench.models.autoencoder import ConvAutoencoder
 
@@ -47,6 +48,7 @@ class KMeansPseudo(Method):
         self.table = PseudoLabelTable(len(data.images), data.images.device)
         self.ae = None
         self.clustered = False
+        self.kept = 0
         if params["embedding"] == "autoencoder":
             c, h, _ = data.images.shape[1:]
             self.ae = ConvAutoencoder(c, h, params["code_dim"]).to(data.images.device)
@@ -58,6 +60,7 @@ class KMeansPseudo(Method):
         classes, phase = cluster_pseudo_labels(codes, self, self.p["clusters"] or self.data.n_classes,
                                                self.p["mapping"], self.p["fit_on"])
         self.table.labels[self.data.unlabeled_idx] = classes[self.data.unlabeled_idx]
+        self.kept = len(phase.idx)  # the unlabeled images whose cluster holds a labeled one
         self.clustered = True
         return phase
 
@@ -76,21 +79,24 @@ class KMeansPseudo(Method):
         return self._cluster(autoencoder_codes(self.ae, self.data))
 
     def losses(self, batch: Batch, clock: Clock) -> Out:
-        """Pre-training: reconstruction. Then supervised + weight * CE on pseudo-labels."""
+        """Pre-training: reconstruction. Then supervised + weight * CE on pseudo-labels, per step (1 : weight) or
+        as one mixed set in which each pseudo-labeled image weighs `weight` (report 001)."""
         if not self.clustered:
             x = torch.cat([batch.x, batch.u_weak])
             return Out({"reconstruction": reconstruction_loss(self.ae, x)}, {"reconstruction": 1.0})
         (_, lx), (_, lu) = forward_views(self.model, [batch.x, batch.u_weak])
         loss_u, pseudo, kept = self.table.loss(lu, batch.u_idx)
-        return Out({"supervised": cross_entropy(lx, batch.y), "pseudo": loss_u},
-                   {"supervised": 1.0, "pseudo": self.p["weight"]}, pseudo, kept)
+        weights = mixed_set_weights(len(self.data.labeled_idx), self.kept, self.p["weight"]) \
+            if self.p["weighting"] == "mixed" else {"supervised": 1.0, "pseudo": self.p["weight"]}
+        return Out({"supervised": cross_entropy(lx, batch.y), "pseudo": loss_u}, weights, pseudo, kept)
 
     def state_dict(self):
-        return {"table": self.table.state_dict(), "clustered": self.clustered,
+        return {"table": self.table.state_dict(), "clustered": self.clustered, "kept": self.kept,
                 "ae": self.ae.state_dict() if self.ae is not None else None}
 
     def load_state_dict(self, state):
         self.table.load_state_dict(state["table"])
         self.clustered = state["clustered"]
+        self.kept = state.get("kept", int((self.table.labels >= 0).sum()))  # checkpoints before "kept" was kept
         if self.ae is not None:
             self.ae.load_state_dict(state["ae"])

@@ -20,7 +20,7 @@ import torch
 
 from sslbench.data import Batch
 from sslbench.methods.common import (Clock, Method, Out, Phase, PseudoLabelTable, cross_entropy, embed,
-                                     forward_views, reinitialise)
+                                     forward_views, mixed_set_weights, reinitialise)
 
 
 class SelfTraining(Method):
@@ -63,10 +63,8 @@ class SelfTraining(Method):
             return Out({"supervised": cross_entropy(self.model(batch.x), batch.y)}, {"supervised": 1.0})
         (_, lx), (_, lu) = forward_views(self.model, [batch.x, batch.u_weak])
         loss_u, pseudo, kept = self.table.loss(lu, batch.u_idx)
-        m = len(self.data.labeled_idx)
-        n = m + self.kept
         return Out({"supervised": cross_entropy(lx, batch.y), "pseudo": loss_u},
-                   {"supervised": m / n, "pseudo": self.p["weight"] * self.kept / n}, pseudo, kept)
+                   mixed_set_weights(len(self.data.labeled_idx), self.kept, self.p["weight"]), pseudo, kept)
 
     def after_step(self, clock: Clock) -> Phase | None:
         """At a stage boundary: label the pool with the current model, then start a fresh network."""
