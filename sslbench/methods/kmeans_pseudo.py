@@ -68,8 +68,10 @@ class KMeansPseudo(Method):
         """PCA or backbone embeddings are clustered at once; an autoencoder is trained first."""
         if self.clustered or self.ae is not None:
             return None
-        codes = pca_codes(self.data, self.p["variance"], self.seed, self.p["whiten"]) if self.p["embedding"] == "pca" \
-            else backbone_codes(self.data)
+        if self.p["embedding"] == "pca":
+            codes = pca_codes(self.data, self.p["variance"], self.seed, self.p["whiten"])
+        else:
+            codes = backbone_codes(self.data)
         return self._cluster(codes)
 
     def on_epoch_end(self, clock: Clock) -> Phase | None:

@@ -7,9 +7,11 @@ Stage lengths: in a run budgeted in epochs, each network trains for them: the su
 epochs over the labeled set (by default as many as the run has, what the standalone supervised run gets), then
 each of the `rounds` retraining stages the run's epochs (with train.epoch_over = "all", passes over the mixed
 set), so the run is that much longer than one network's. In a run budgeted in steps, the stages share them
-equally. The mixed set is drawn as a labeled batch plus an unlabeled batch, so the two terms are weighted by their shares
-of the mixed set, M/N and weight * (N - M)/N: in expectation the same loss as the report's per-image weighted
-batch mean over one shuffled set.
+equally.
+
+The mixed set is drawn as a labeled batch plus an unlabeled batch, so the two terms are weighted by their
+shares of the mixed set, M/N and weight * (N - M)/N: in expectation the same loss as the report's per-image
+weighted batch mean over one shuffled set.
 """
 
 from __future__ import annotations
