@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from types import SimpleNamespace
 
+import pytest
 import torch
 
 from sslbench.core import config
@@ -194,6 +195,30 @@ def test_model_b_weights_its_batches_as_the_reports_mixed_set():
     per_step.before_training(Clock(0, 100, 10))
     assert per_step.losses(batch, Clock(0, 100, 10)).weight == {"supervised": 1.0, "pseudo": 0.1}
     assert dict(per_method("report-001", ["kmeans_pseudo"])["kmeans_pseudo"])["method.weighting"] == "mixed"
+
+
+def test_models_b_and_c_can_draw_the_reports_one_appended_set_in_stored_order(runs):
+    """Report 001 appends the pseudo-labeled images to the labeled ones and walks that one array unshuffled, each
+    image weighing 1 or 0.1: a block of every labeled image, then the pseudo-labeled ones. With Adam, where a block
+    starts matters, so train.draw = "one_set" draws exactly that; Model C's supervised stage draws from the labeled
+    images alone, and its fresh network starts the set from the top. (Batch 2: quickstart's net has batch norm.)"""
+    m, b = 30, 2
+    common = dict(data__m=m, train__batch=b, train__shuffle=False, train__draw="one_set", train__log_every=1,
+                  train__eval_every=10**6, model__width=8)
+    for name, teacher, extra in (("kmeans_pseudo", 0, {"method__weighting": "mixed"}),
+                                 ("self_training", m // b, {"method__teacher_epochs": 1})):
+        s, evs = run(runs, "quickstart", method__name=name, train__steps=teacher + m // b + 5, **extra, **common)
+        start, batches = evs[0], [e for e in evs if e["kind"] == "batch"]
+        assert s["status"] == "finished" and start["steps_per_epoch"] == math.ceil((m + start["n_unlabeled"]) / b)
+        assert [e["step"] for e in batches] == list(range(1, teacher + m // b + 6))
+        labeled, pseudo = batches[teacher:teacher + m // b], batches[teacher + m // b:]
+        assert all(e["loss"]["supervised"] > 0 and e["loss"].get("pseudo", 0) == 0 for e in batches[:teacher])
+        assert all(e["loss"]["supervised"] > 0 and e["loss"]["pseudo"] == 0 for e in labeled)
+        assert all(e["weight"] == {"supervised": 1.0, "pseudo": 0.0} for e in labeled)
+        assert all(e["loss"]["supervised"] == 0 < e["loss"]["pseudo"] for e in pseudo)
+        assert all(e["weight"] == {"supervised": 0.0, "pseudo": 0.1} and e["mask_rate"] == 1 for e in pseudo)
+    with pytest.raises(config.ConfigError, match="train.draw='one_set' needs a method that pseudo-labels"):
+        config.load_checked("quickstart", [("train.draw", "one_set")])
 
 
 def test_model_bs_pca_is_the_reports_whitened_pca():

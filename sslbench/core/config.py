@@ -158,6 +158,11 @@ def _check_consistency(cfg: Config, where: str) -> None:
     dev = t["device"]
     if dev not in ("auto", "cpu") and not (dev == "cuda" or (dev.startswith("cuda:") and dev[5:].isdigit())):
         raise ConfigError(f"{where}train.device={dev!r} must be auto, cpu, cuda or cuda:N")
+    spec = METHOD_SPECS[cfg.method["name"]]
+    if t["draw"] == "one_set" and spec.unlabeled and not spec.one_set:  # labeled-only methods draw one set anyway
+        one = ", ".join(n for n, s in METHOD_SPECS.items() if s.one_set)
+        raise ConfigError(f"{where}train.draw='one_set' needs a method that pseudo-labels the pool ({one}), "
+                          f"not {cfg.method['name']}")
     d = cfg.data
     if d["labeled"] == "per_class" and not d["per_class"]:
         raise ConfigError(f"{where}data.labeled='per_class' needs data.per_class = [count per class]")

@@ -23,6 +23,7 @@ class MethodSpec:
     min_labels: str | int = "classes"  # "classes": needs a labeled image of every class; 0: M = 0 is fine
     unlabeled: bool = True  # False: no unlabeled batch is drawn, epochs run over the labeled set
     own_average: bool = False  # keeps its own weight average (a teacher): the engine evaluates the raw model
+    one_set: bool = False  # its unlabeled images carry pseudo-labels from a phase: it can draw from one mixed set
 
 
 FIXMATCH = (
@@ -89,7 +90,7 @@ SPECS: dict[str, MethodSpec] = {s.name: s for s in (
         Param("weight", float, 0.1, "weight of each pseudo-labeled image relative to a labeled one in the mixed "
               "set (the report used 0.1)", lo=0.0, hi=1e6),
         Param("fresh", bool, True, "retrain a freshly initialised network after labelling (the report), with a "
-              "learning-rate schedule of its own; false keeps training the same one"))),
+              "learning-rate schedule of its own; false keeps training the same one")), one_set=True),
     MethodSpec("kmeans_pseudo", "Pseudo-labels from K-means on embeddings (PCA, autoencoder or backbone), "
                "clusters named by labeled points.", (
         Param("embedding", str, "pca", "what is clustered", choices=("pca", "autoencoder", "backbone")),
@@ -107,7 +108,7 @@ SPECS: dict[str, MethodSpec] = {s.name: s for s in (
               hi=1e6),
         Param("weighting", str, "per_step", "per_step: each step's labeled batch weighs 1 and its pseudo-labeled "
               "batch `weight`; mixed: report 001's one mixed set, where each batch weighs its share of it (M/N and "
-              "weight x (N - M)/N)", choices=("per_step", "mixed")))),
+              "weight x (N - M)/N)", choices=("per_step", "mixed"))), one_set=True),
     MethodSpec("autoencoder_kmeans", "Autoencoder codes clustered by K-means seeded with labeled class means; "
                "nearest-centroid classifier.", (
         Param("code_dim", int, 32, "autoencoder code size", lo=2, hi=4096),

@@ -57,6 +57,10 @@ TRAIN = (
           "passes over: auto (the unlabeled pool in batches of mu x B where the method uses one, else the labeled "
           "set), the labeled set in batches of B (report 000's loop), or all: labeled and unlabeled together in "
           "batches of B + mu x B (report 001's mixed set)", choices=("auto", "labeled", "all")),
+    Param("draw", str, "pools", "how a step's images are drawn: pools (a labeled batch of B and an unlabeled "
+          "batch of mu x B, every step) or one_set (B images from one set: the labeled images, then the ones the "
+          "method has pseudo-labeled, as report 001's appended array; a step may hold only one kind; mu is unused; "
+          "kmeans_pseudo, self_training and labeled-only methods)", choices=("pools", "one_set")),
     Param("shuffle", bool, True, "draw each pass over a pool in a fresh random order (false: in stored order "
           "every pass, as report 001's printed loaders)"),
     Param("eval_every", int, 200, "evaluate every N steps", lo=1, hi=10**8),

@@ -86,12 +86,21 @@ class Sampler:
         return self.pool[torch.cat(parts)]
 
     def state_dict(self) -> dict:
-        """Permutation and position."""
-        return {"perm": self.perm.cpu(), "pos": self.pos}
+        """Pool (one_set draws change it), permutation and position."""
+        return {"pool": self.pool.cpu(), "perm": self.perm.cpu(), "pos": self.pos}
 
     def load_state_dict(self, s: dict) -> None:
         """Restore from state_dict()."""
-        self.perm, self.pos = s["perm"].to(self.pool.device), s["pos"]
+        dev = self.pool.device
+        self.pool = s["pool"].to(dev) if "pool" in s else self.pool  # checkpoints before the pool was kept
+        self.perm, self.pos = s["perm"].to(dev), s["pos"]
+
+
+def split_labeled(idx: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices drawn from one mixed set -> (labeled, unlabeled) indices, in drawn order; labels holds -1 for
+    every unlabeled image."""
+    known = labels[idx] >= 0
+    return idx[known], idx[~known]
 
 
 @dataclass
@@ -110,6 +119,7 @@ class Batch:
     n_ops: int = 2
     cutout: float = 0.5
     images_seen: int = 0  # images that went through a view so far (throughput counts views, as FixMatch's cost does)
+    one_set: bool = False  # drawn from one mixed set (train.draw = "one_set"): the two kinds share B
 
     @cached_property
     def y(self) -> torch.Tensor:

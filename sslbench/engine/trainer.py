@@ -26,7 +26,7 @@ from sslbench.core.errors import ConfigError
 from sslbench.core.events import MAX_BATCH_EVENTS, EventWriter, read_events, truncate_after
 from sslbench.core.scoring import cluster_accuracy
 from sslbench.core.store import update_summary
-from sslbench.data import Batch, DeviceData, Sampler, prepare
+from sslbench.data import Batch, DeviceData, Sampler, prepare, split_labeled
 from sslbench.engine import checkpoint
 from sslbench.engine.device import amp_enabled, autocast, describe, memory_mb, pick_device, tune_cpu
 from sslbench.engine.evaluate import evaluate
@@ -76,10 +76,13 @@ def staged_lr(step: int, starts: list[int], opt: dict) -> float:
 
 
 def steps_per_epoch(cfg: Config, data: DeviceData, method: type[Method]) -> int:
-    """One epoch is a pass over the unlabeled pool, or over both pools together (train.epoch_over = "all"), or
-    over the labeled set (when the method uses no unlabeled batch, or when train.epoch_over says so)."""
+    """One epoch is a pass over the unlabeled pool, or over both pools together (train.epoch_over = "all", and
+    always when drawing from one set), or over the labeled set (when the method uses no unlabeled batch, or when
+    train.epoch_over says so)."""
     b, mu, over = cfg.train["batch"], cfg.train["mu"], cfg.train["epoch_over"]
     n_lab, n_unl = len(data.labeled_idx), len(data.unlabeled_idx)
+    if cfg.train["draw"] == "one_set" and over != "labeled":
+        return max(1, math.ceil((n_lab + n_unl) / b))
     if method.spec().unlabeled and mu > 0 and n_unl > 0 and over != "labeled":
         return max(1, math.ceil((n_unl + n_lab * (over == "all")) / (b * (mu + (over == "all")))))
     return max(1, math.ceil(n_lab / b))
@@ -304,8 +307,8 @@ def _restore(r: Run, ck: dict[str, Any]) -> None:
 def loop(r: Run, stop: process.StopFlag, started: float) -> str:
     """Train until the last step, a stop request or the time limit; returns why it ended."""
     cfg, time_limit = r.cfg, r.cfg.train["time_limit"]
-    b = cfg.train["batch"]
-    ub = b * cfg.train["mu"] if r.method.spec().unlabeled else 0
+    b, one_set = cfg.train["batch"], cfg.train["draw"] == "one_set"
+    ub = b * cfg.train["mu"] if r.method.spec().unlabeled and not one_set else 0
     run_phase(r, lambda: r.method.before_training(r.clock))
     meter, t_log, t_ck, paused = Meter(r.data.n_classes), time.time(), time.time(), 0.0
     seen = 0  # images since t_log: a checkpoint flushes the meter mid-interval, so the rate keeps its own count
@@ -318,7 +321,8 @@ def loop(r: Run, stop: process.StopFlag, started: float) -> str:
             return "time_limit"
         for group in r.opt.param_groups:
             group["lr"] = staged_lr(r.step, starts, cfg.optim)
-        batch = Batch(r.data, r.gen, r.lab.next(b), r.unl.next(ub), cfg.data["strong_ops"], cfg.data["cutout"])
+        l_idx, u_idx = split_labeled(r.lab.next(b), r.data.labels) if one_set else (r.lab.next(b), r.unl.next(ub))
+        batch = Batch(r.data, r.gen, l_idx, u_idx, cfg.data["strong_ops"], cfg.data["cutout"], one_set=one_set)
         with r.amp():
             out = r.method.losses(batch, r.clock)
             loss = sum(out.weight[k] * v for k, v in out.loss.items())
@@ -387,6 +391,9 @@ def record_phase(r: Run, phase: Phase | None, t: float) -> None:
             r.ema = EMA(r.model, r.ema.decay)
     for p in phase.reset:  # e.g. DeepCluster's new cluster head: no momentum left from the old cluster ids
         r.opt.state.pop(p, None)
+    if phase.labels and phase.idx is not None and r.cfg.train["draw"] == "one_set":
+        # the one set is the labeled images followed by the pseudo-labeled ones, and a pass starts over
+        r.lab = Sampler(torch.cat([r.data.labeled_idx, phase.idx]), r.gen, r.cfg.train["shuffle"])
     r.events.write("phase", step=r.step, seconds=round(time.time() - t, 3), fresh_start=phase.fresh_start,
                    **phase_event(phase, r.hidden, r.data.n_classes))
 

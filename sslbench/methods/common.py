@@ -245,10 +245,13 @@ def ramp_up(step: int, length: int) -> float:
     return float(torch.tensor(-5.0 * (1.0 - t) ** 2).exp())
 
 
-def mixed_set_weights(n_labeled: int, n_pseudo: int, weight: float) -> dict[str, float]:
-    """Weights for a labeled batch and a pseudo-labeled batch drawn side by side each step, so that their sum is in
-    expectation one mixed set's per-image weighted mean (labeled 1, pseudo-labeled `weight`; report 001): each
-    batch weighs its share of the set."""
+def mixed_set_weights(batch: Batch, n_labeled: int, n_pseudo: int, weight: float) -> dict[str, float]:
+    """Weights for a step's labeled and pseudo-labeled images so that their sum is one mixed set's per-image
+    weighted mean (labeled 1, pseudo-labeled `weight`; report 001). Batches drawn side by side from two pools
+    weigh their shares of the set (n_labeled and n_pseudo images): the same loss in expectation. A batch drawn
+    from the set itself (train.draw = "one_set") weighs its own counts: the same loss exactly."""
+    if batch.one_set:
+        n_labeled, n_pseudo = len(batch.l_idx), len(batch.u_idx)
     n = max(n_labeled + n_pseudo, 1)
     return {"supervised": n_labeled / n, "pseudo": weight * n_pseudo / n}
 

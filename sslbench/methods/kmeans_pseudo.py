@@ -88,7 +88,7 @@ class KMeansPseudo(Method):
             return Out({"reconstruction": reconstruction_loss(self.ae, x)}, {"reconstruction": 1.0})
         (_, lx), (_, lu) = forward_views(self.model, [batch.x, batch.u_weak])
         loss_u, pseudo, kept = self.table.loss(lu, batch.u_idx)
-        weights = mixed_set_weights(len(self.data.labeled_idx), self.kept, self.p["weight"]) \
+        weights = mixed_set_weights(batch, len(self.data.labeled_idx), self.kept, self.p["weight"]) \
             if self.p["weighting"] == "mixed" else {"supervised": 1.0, "pseudo": self.p["weight"]}
         return Out({"supervised": cross_entropy(lx, batch.y), "pseudo": loss_u}, weights, pseudo, kept)
 

@@ -66,7 +66,7 @@ class SelfTraining(Method):
         (_, lx), (_, lu) = forward_views(self.model, [batch.x, batch.u_weak])
         loss_u, pseudo, kept = self.table.loss(lu, batch.u_idx)
         return Out({"supervised": cross_entropy(lx, batch.y), "pseudo": loss_u},
-                   mixed_set_weights(len(self.data.labeled_idx), self.kept, self.p["weight"]), pseudo, kept)
+                   mixed_set_weights(batch, len(self.data.labeled_idx), self.kept, self.p["weight"]), pseudo, kept)
 
     def after_step(self, clock: Clock) -> Phase | None:
         """At a stage boundary: label the pool with the current model, then start a fresh network."""
