@@ -96,6 +96,20 @@ def test_methods_log_their_diagnostics_and_phases(tmp_path):
     assert len(phases) == 3 and all(0 <= p["nmi"] <= 1 and len(p["sizes"]) == 50 for p in phases)
 
 
+def test_kmeans_pseudo_can_cluster_the_networks_own_features(tmp_path):
+    """embedding = "network": labeled-only training for pretrain_epochs, then the network's own features are
+    clustered at every epoch's end; once trained, they name the pool better than the pixels' PCA does."""
+    _, evs = run(tmp_path, "quickstart", method__name="kmeans_pseudo", method__embedding="network",
+                 method__pretrain_epochs=4, train__steps=120, train__eval_every=120)
+    epoch = evs[0]["steps_per_epoch"]
+    phases = [e for e in evs if e["kind"] == "phase"]
+    assert [p["step"] for p in phases] == list(range(4 * epoch, 121, epoch))
+    assert all(set(e["loss"]) == {"supervised"} for e in evs if e["kind"] == "batch" and e["step"] <= 4 * epoch)
+    _, pca = run(tmp_path, "quickstart", method__name="kmeans_pseudo", train__steps=1, train__eval_every=1)
+    (pca_phase,) = [e for e in pca if e["kind"] == "phase"]
+    assert phases[-1]["pl_acc"] > pca_phase["pl_acc"] + 0.05, (phases[-1]["pl_acc"], pca_phase["pl_acc"])
+
+
 def test_autoencoder_kmeans_classifies_by_nearest_centroid(tmp_path):
     s, evs = run(tmp_path, "quickstart", method__name="autoencoder_kmeans", train__steps=200, train__eval_every=200)
     phases = [e for e in evs if e["kind"] == "phase"]

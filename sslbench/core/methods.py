@@ -93,12 +93,14 @@ SPECS: dict[str, MethodSpec] = {s.name: s for s in (
               "learning-rate schedule of its own; false keeps training the same one")), one_set=True),
     MethodSpec("kmeans_pseudo", "Pseudo-labels from K-means on embeddings (PCA, autoencoder or backbone), "
                "clusters named by labeled points.", (
-        Param("embedding", str, "pca", "what is clustered", choices=("pca", "autoencoder", "backbone")),
+        Param("embedding", str, "pca", "what is clustered: PCA of the pixels, an autoencoder's codes, a pretrained "
+              "backbone's features, or the network's own features after pretrain_epochs of labeled-only training, "
+              "clustered again every epoch", choices=("pca", "autoencoder", "backbone", "network")),
         Param("variance", float, 0.95, "pca: fraction of the pixel variance kept", lo=0.01, hi=1.0),
         Param("whiten", bool, False, "pca: scale each component to unit variance (report 001's PCA)"),
         Param("code_dim", int, 32, "autoencoder: code size", lo=2, hi=4096),
-        Param("pretrain_epochs", int, 5, "autoencoder: epochs of reconstruction training before clustering",
-              lo=1, hi=10000),
+        Param("pretrain_epochs", int, 5, "autoencoder: epochs of reconstruction training before clustering; "
+              "network: epochs of labeled-only training", lo=1, hi=10000),
         Param("mapping", str, "majority", "cluster -> class: majority vote of the labeled images in it (the "
               "report's) or one-to-one (hungarian)", choices=("majority", "hungarian")),
         Param("fit_on", str, "labeled", "labeled: fit K-means on the M labeled embeddings and predict the rest "

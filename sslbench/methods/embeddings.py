@@ -1,4 +1,5 @@
-"""Embeddings of the whole training set for clustering: PCA of pixels, autoencoder codes, backbone features."""
+"""Embeddings of the whole training set for clustering: PCA of pixels, autoencoder codes, backbone features (the
+network's own features are common.embed)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sslbench.core.errors import ConfigError
 from sslbench.data import DeviceData
 from sslbench.models.autoencoder import ConvAutoencoder
 
-EMBEDDINGS = ("pca", "autoencoder", "backbone")
+EMBEDDINGS = ("pca", "autoencoder", "backbone", "network")
 
 
 def pca_codes(data: DeviceData, variance: float, seed: int = 0, whiten: bool = False) -> torch.Tensor:

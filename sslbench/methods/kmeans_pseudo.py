@@ -1,6 +1,9 @@
 """K-means pseudo-labels ("Model B" of the reports): embed every training image (PCA of pixels, an
 autoencoder's codes or a pretrained backbone's features), cluster with K = classes, name each cluster by the
-labeled images in it, then train on labeled + pseudo-labeled images, the latter with a small weight."""
+labeled images in it, then train on labeled + pseudo-labeled images, the latter with a small weight.
+
+embedding = "network" clusters the classifier's own penultimate features instead (L2-normalised): labeled-only
+training for pretrain_epochs, then a fresh clustering at every epoch's end, as the features move."""
 
 from __future__ import annotations
 
@@ -9,8 +12,8 @@ import torch
 from sslbench.data import Batch
 from sslbench.core.scoring import map_clusters
 from sslbench.methods.clustering import fit_kmeans
-from sslbench.methods.common import (Clock, Method, Out, Phase, PseudoLabelTable, cross_entropy, forward_views,
-                                     mixed_set_weights)
+from sslbench.methods.common import (Clock, Method, Out, Phase, PseudoLabelTable, cross_entropy, embed,
+                                     forward_views, mixed_set_weights)
 from sslbench.methods.embeddings import EMBEDDINGS, autoencoder_codes, backbone_codes, pca_codes, reconstruction_loss
 from sslbench.models.autoencoder import ConvAutoencoder
 
@@ -65,8 +68,8 @@ class KMeansPseudo(Method):
         return phase
 
     def before_training(self, clock: Clock) -> Phase | None:
-        """PCA or backbone embeddings are clustered at once; an autoencoder is trained first."""
-        if self.clustered or self.ae is not None:
+        """PCA or backbone embeddings are clustered at once; an autoencoder or the network is trained first."""
+        if self.clustered or self.ae is not None or self.p["embedding"] == "network":
             return None
         if self.p["embedding"] == "pca":
             codes = pca_codes(self.data, self.p["variance"], self.seed, self.p["whiten"])
@@ -75,14 +78,20 @@ class KMeansPseudo(Method):
         return self._cluster(codes)
 
     def on_epoch_end(self, clock: Clock) -> Phase | None:
-        """Autoencoder embedding: cluster its codes once pre-training is over."""
-        if self.clustered or clock.epoch < self.p["pretrain_epochs"]:
+        """Once pre-training is over: cluster the autoencoder's codes (once), or the network's features (each
+        epoch)."""
+        if clock.epoch < self.p["pretrain_epochs"]:
             return None
-        return self._cluster(autoencoder_codes(self.ae, self.data))
+        if self.p["embedding"] == "network":
+            every = torch.arange(len(self.data.images), device=self.data.images.device)
+            return self._cluster(torch.nn.functional.normalize(embed(self.model, self.data, every), dim=1))
+        return None if self.clustered else self._cluster(autoencoder_codes(self.ae, self.data))
 
     def losses(self, batch: Batch, clock: Clock) -> Out:
-        """Pre-training: reconstruction. Then supervised + weight * CE on pseudo-labels, per step (1 : weight) or
-        as one mixed set in which each pseudo-labeled image weighs `weight` (report 001)."""
+        """Pre-training: reconstruction, or labeled-only training. Then supervised + weight * CE on pseudo-labels,
+        per step (1 : weight) or as one mixed set in which each pseudo-labeled image weighs `weight` (report 001)."""
+        if not self.clustered and self.ae is None:
+            return Out({"supervised": cross_entropy(self.model(batch.x), batch.y)}, {"supervised": 1.0})
         if not self.clustered:
             x = torch.cat([batch.x, batch.u_weak])
             return Out({"reconstruction": reconstruction_loss(self.ae, x)}, {"reconstruction": 1.0})
