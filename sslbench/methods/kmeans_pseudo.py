@@ -90,7 +90,7 @@ class KMeansPseudo(Method):
     def losses(self, batch: Batch, clock: Clock) -> Out:
         """Pre-training: reconstruction, or labeled-only training. Then supervised + weight * CE on pseudo-labels,
         per step (1 : weight) or as one mixed set in which each pseudo-labeled image weighs `weight` (report 001)."""
-        if not self.clustered and self.ae is None:
+        if not self.clustered and self.ae is None:  # embedding = "network": the labeled images alone
             return Out({"supervised": cross_entropy(self.model(batch.x), batch.y)}, {"supervised": 1.0})
         if not self.clustered:
             x = torch.cat([batch.x, batch.u_weak])
