@@ -217,6 +217,8 @@ def test_models_b_and_c_can_draw_the_reports_one_appended_set_in_stored_order(ru
         assert all(e["weight"] == {"supervised": 1.0, "pseudo": 0.0} for e in labeled)
         assert all(e["loss"]["supervised"] == 0 < e["loss"]["pseudo"] for e in pseudo)
         assert all(e["weight"] == {"supervised": 0.0, "pseudo": 0.1} and e["mask_rate"] == 1 for e in pseudo)
+    s, evs = run(runs, "quickstart", method__name="supervised", train__steps=0, train__epochs=1, **common)
+    assert evs[0]["steps_per_epoch"] == m // b == s["total_steps"]  # Model A's epoch is its labeled images
     with pytest.raises(config.ConfigError, match="train.draw='one_set' needs a method that pseudo-labels"):
         config.load_checked("quickstart", [("train.draw", "one_set")])
 

@@ -81,10 +81,11 @@ def steps_per_epoch(cfg: Config, data: DeviceData, method: type[Method]) -> int:
     train.epoch_over says so)."""
     b, mu, over = cfg.train["batch"], cfg.train["mu"], cfg.train["epoch_over"]
     n_lab, n_unl = len(data.labeled_idx), len(data.unlabeled_idx)
-    if cfg.train["draw"] == "one_set" and over != "labeled":
-        return max(1, math.ceil((n_lab + n_unl) / b))
-    if method.spec().unlabeled and mu > 0 and n_unl > 0 and over != "labeled":
-        return max(1, math.ceil((n_unl + n_lab * (over == "all")) / (b * (mu + (over == "all")))))
+    if method.spec().unlabeled and n_unl > 0 and over != "labeled":
+        if cfg.train["draw"] == "one_set":
+            return max(1, math.ceil((n_lab + n_unl) / b))
+        if mu > 0:
+            return max(1, math.ceil((n_unl + n_lab * (over == "all")) / (b * (mu + (over == "all")))))
     return max(1, math.ceil(n_lab / b))
 
 
