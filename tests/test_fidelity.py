@@ -395,12 +395,13 @@ def test_test_time_flip_averages_the_mirror():
 
 
 def test_report_001_walks_its_images_in_stored_order_every_epoch():
-    """Its printed loaders pass no shuffle: batch 1 over the first M images in the same order each epoch."""
+    """Its printed loaders pass no shuffle: the first M images in the same order each epoch, in batches of 32
+    (the loaders give no size; the report's Model A numbers fit 32, not PyTorch's default of 1)."""
     from sslbench.core.config import load
     from sslbench.data.batches import Sampler
 
     cfg = load("report-001", [("data.m", 500)])
-    assert cfg.train["shuffle"] is False and cfg.train["batch"] == 1 and cfg.data["labeled"] == "first"
+    assert cfg.train["shuffle"] is False and cfg.train["batch"] == 32 and cfg.data["labeled"] == "first"
     pool, g = torch.arange(100, 105), torch.Generator().manual_seed(0)
     stored = Sampler(pool, g, shuffle=False)
     assert [int(stored.next(1)) for _ in range(7)] == [100, 101, 102, 103, 104, 100, 101]
