@@ -258,6 +258,26 @@ def test_the_reports_kmeans_loss_is_an_element_wise_mean():
     assert torch.isclose(per_element.loss(f), ((f - centres[torch.cdist(f, centres).argmin(1)]) ** 2).mean())
 
 
+@pytest.mark.parametrize("method", ["kmeans", "fixmatch_kmeans"])
+def test_report_000s_kmeans_term_comes_once_an_epoch_not_once_a_batch(method):
+    """kmeans_scope = "epoch": an epoch of steps sums to one K-means term over the pool, as report 000's code adds
+    it, while its other terms come once per batch; "batch" gives every step the whole weight."""
+    clock = Clock(0, 1000, 50)
+    weights = {}
+    for scope in ("batch", "epoch"):
+        _, _, _, _, m, batch = _setup(method, method__kmeans_scope=scope, method__lambda_kmeans=100.0,
+                                      method__kmeans_mode="lloyd")
+        m.before_training(clock)
+        weights[scope] = m.losses(batch, clock).weight
+    assert weights["batch"]["kmeans"] == 100.0 and weights["epoch"]["kmeans"] == pytest.approx(100.0 / 50)
+    assert weights["epoch"]["supervised"] == weights["batch"]["supervised"]
+    # over an epoch whose batches split the pool, the shared weights add up to the report's one term
+    km = KMeansLoss(10, "lloyd", normalize=False, per_element=True)
+    km.centroids, f = torch.randn(10, 100), torch.randn(50 * 64, 100)
+    per_batch = sum(weights["epoch"]["kmeans"] * km.loss(chunk) for chunk in f.split(64))
+    assert torch.isclose(per_batch, 100.0 * km.loss(f))
+
+
 def test_no_method_can_read_the_hidden_labels():
     _, data, hidden, _, _, _ = _setup("fixmatch")
     assert (data.labels[data.unlabeled_idx] == -1).all()

@@ -41,6 +41,9 @@ KMEANS = (
     Param("normalize", bool, True, "cluster L2-normalised features (false: raw features, as the report did)"),
     Param("kmeans_reduction", str, "sum", "sum: E||z - c||^2, the formula; mean: averaged over the feature "
           "dimensions too, as report 000's code did (1/d of the formula)", choices=("sum", "mean")),
+    Param("kmeans_scope", str, "batch", "batch: every step's unlabeled batch adds a K-means term of this weight; "
+          "epoch: one term per epoch, the mean over the pool, as report 000's code (each batch weighs "
+          "1/steps-per-epoch of it)", choices=("batch", "epoch")),
 )
 RAMP = Param("ramp_steps", int, 2000, "steps of sigmoid ramp-up of lambda_u", lo=0, hi=10**8)
 

@@ -17,5 +17,5 @@ class FixMatchKMeans(kmeans.SupervisedKMeans):
         s = fixmatch.fixmatch_step(self.model, batch, self.p["tau"])
         return Out({"supervised": s.supervised, "consistency": s.consistency, "kmeans": self.km.loss(s.u_features)},
                    {"supervised": self.p["lambda_sup"], "consistency": self.p["lambda_augment"],
-                    "kmeans": self.p["lambda_kmeans"]}, s.pseudo, s.mask,
+                    "kmeans": kmeans.kmeans_weight(self.p, clock)}, s.pseudo, s.mask,
                    stats={"kmeans_inertia": self.km.batch_inertia})

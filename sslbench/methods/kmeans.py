@@ -14,6 +14,13 @@ def make_kmeans(p: dict, n_classes: int, seed: int = 0) -> KMeansLoss:
                       p["normalize"], per_element=p["kmeans_reduction"] == "mean")
 
 
+def kmeans_weight(p: dict, clock: Clock) -> float:
+    """lambda_kmeans per step: whole for kmeans_scope = "batch"; for "epoch" (report 000: one term per epoch, the
+    mean over the unlabeled pool) shared by the epoch's steps, so that an epoch's K-means gradients sum to that
+    one term's, in expectation over the draws."""
+    return p["lambda_kmeans"] / (clock.steps_per_epoch if p["kmeans_scope"] == "epoch" else 1)
+
+
 def refit_phase(km: KMeansLoss, method: Method) -> Phase | None:
     """Refit the centroids on the whole unlabeled pool (lloyd and sklearn modes) as an event-stream phase."""
     pool = method.data.unlabeled_idx
@@ -38,7 +45,7 @@ class SupervisedKMeans(Method):
         out = forward_views(self.model, views)
         (_, lx), fu = out[0], (out[1][0] if len(out) > 1 else out[0][0][:0])
         return Out({"supervised": cross_entropy(lx, batch.y), "kmeans": self.km.loss(fu)},
-                   {"supervised": self.p["lambda_sup"], "kmeans": self.p["lambda_kmeans"]},
+                   {"supervised": self.p["lambda_sup"], "kmeans": kmeans_weight(self.p, clock)},
                    stats={"kmeans_inertia": self.km.batch_inertia})
 
     def before_training(self, clock: Clock) -> Phase | None:
