@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from sslbench.core import config
 from sslbench.engine.trainer import train
@@ -30,6 +31,19 @@ def test_quickstart_beats_supervised_on_digits(runs):
     assert 0 <= batch["mask_rate"] <= 1 and batch["pl_acc"] > 0.8
     ev = [e for e in evs if e["kind"] == "eval"][-1]
     assert len(ev["confusion"]) == 10 and sum(map(sum, ev["confusion"])) == 360 and ev["top5"] >= ev["top1"]
+
+
+def test_a_batch_events_total_is_the_mean_of_each_steps_own_total():
+    """Weights that change inside a log interval (a one_set draw crossing from labeled to pseudo-labeled images)
+    must not be applied to the whole interval's mean losses."""
+    from sslbench.engine.trainer import Meter
+    from sslbench.methods.common import Out
+
+    meter, t = Meter(), torch.tensor
+    meter.add(Out({"supervised": t(2.0), "pseudo": t(0.0)}, {"supervised": 1.0, "pseudo": 0.0}), t([]), t([]), 2)
+    meter.add(Out({"supervised": t(0.0), "pseudo": t(4.0)}, {"supervised": 0.0, "pseudo": 0.1}), t([]), t([]), 2)
+    ev = meter.flush()
+    assert ev["loss"] == {"supervised": 1.0, "pseudo": 2.0} and ev["total"] == pytest.approx((2.0 + 0.4) / 2)
 
 
 @pytest.mark.slow

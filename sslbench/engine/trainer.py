@@ -103,6 +103,8 @@ class Meter:
         """Accumulate one step's terms, mask rate and pseudo-label accuracy (scored with the hidden labels)."""
         for k, v in out.loss.items():
             self._acc(f"loss.{k}", v.detach().float())
+        # each step's own weighted sum: weights can change from step to step (train.draw = "one_set", ramps)
+        self._acc("total", sum(out.weight.get(k, 0.0) * v.detach().float() for k, v in out.loss.items()))
         for k, v in out.stats.items():
             self._acc(f"stat.{k}", v.detach().float())
         self.weights.update(out.weight)
@@ -137,7 +139,7 @@ class Meter:
             "loss": {k[5:]: v[k] / self.steps for k in keys if k.startswith("loss.")},
             "weight": dict(self.weights),
         }
-        ev["total"] = sum(ev["weight"].get(k, 0.0) * x for k, x in ev["loss"].items())
+        ev["total"] = v["total"] / self.steps  # weight: the last step's; total: the mean of each step's total
         if "mask_rate" in v:
             ev["mask_rate"] = v["mask_rate"] / self.steps
             ev["pl_acc"] = v["pl_correct"] / v["pl_kept"] if v["pl_kept"] > 0 else None
