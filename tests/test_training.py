@@ -33,7 +33,7 @@ def test_quickstart_beats_supervised_on_digits(runs):
     assert len(ev["confusion"]) == 10 and sum(map(sum, ev["confusion"])) == 360 and ev["top5"] >= ev["top1"]
 
 
-def test_a_batch_events_total_is_the_mean_of_each_steps_own_total():
+def test_a_batch_events_total_and_mask_rate_hold_when_weights_change_within_it():
     """Weights that change inside a log interval (a one_set draw crossing from labeled to pseudo-labeled images)
     must not be applied to the whole interval's mean losses."""
     from sslbench.engine.trainer import Meter
@@ -44,6 +44,10 @@ def test_a_batch_events_total_is_the_mean_of_each_steps_own_total():
     meter.add(Out({"supervised": t(0.0), "pseudo": t(4.0)}, {"supervised": 0.0, "pseudo": 0.1}), t([]), t([]), 2)
     ev = meter.flush()
     assert ev["loss"] == {"supervised": 1.0, "pseudo": 2.0} and ev["total"] == pytest.approx((2.0 + 0.4) / 2)
+    # the mask rate is over the steps that drew unlabeled images, not diluted by the labeled block's
+    meter.add(Out({"supervised": t(1.0)}, {"supervised": 1.0}, t([0]), t([True])), t([0]), t([0]), 1)
+    meter.add(Out({"supervised": t(1.0)}, {"supervised": 1.0}), t([0]), t([], dtype=torch.long), 1)
+    assert meter.flush()["mask_rate"] == 1.0
 
 
 @pytest.mark.slow

@@ -96,7 +96,7 @@ class Meter:
         self.n_classes = n_classes
         self.sums: dict[str, torch.Tensor] = {}
         self.weights: dict[str, float] = {}
-        self.steps = 0
+        self.steps = self.u_steps = 0
         self.images = 0
 
     def add(self, out: Out, hidden: torch.Tensor, u_idx: torch.Tensor, images: int) -> None:
@@ -110,6 +110,7 @@ class Meter:
         self.weights.update(out.weight)
         if out.mask is not None and len(u_idx) > 0:
             kept = out.mask.float()
+            self.u_steps += 1  # steps that drew unlabeled images: a one_set draw has some without
             self._acc("mask_rate", kept.mean())
             correct = (out.pseudo == hidden[u_idx]).float()
             self._acc("pl_correct", (correct * kept).sum())
@@ -141,13 +142,13 @@ class Meter:
         }
         ev["total"] = v["total"] / self.steps  # weight: the last step's; total: the mean of each step's total
         if "mask_rate" in v:
-            ev["mask_rate"] = v["mask_rate"] / self.steps
+            ev["mask_rate"] = v["mask_rate"] / self.u_steps
             ev["pl_acc"] = v["pl_correct"] / v["pl_kept"] if v["pl_kept"] > 0 else None
-            ev["pl_acc_all"] = v["pl_acc_all"] / self.steps
+            ev["pl_acc_all"] = v["pl_acc_all"] / self.u_steps
             if "plc_kept" in v:
                 ev["pl_acc_class"] = [c / k if k > 0 else None for c, k in zip(v["plc_correct"], v["plc_kept"])]
         ev.update({k[5:]: v[k] / self.steps for k in keys if k.startswith("stat.") and not isinstance(v[k], list)})
-        self.sums, self.steps, self.images = {}, 0, 0
+        self.sums, self.steps, self.u_steps, self.images = {}, 0, 0, 0
         return ev
 
 
