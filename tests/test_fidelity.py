@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from sslbench.core import config
-from sslbench.data import Batch, prepare
+from sslbench.data import Batch, batches_per_pass, prepare
 from sslbench.methods import get_method
 from sslbench.methods.clustering import KMeansLoss
 from sslbench.methods.common import Clock
@@ -200,23 +200,29 @@ def test_model_b_weights_its_batches_as_the_reports_mixed_set():
 def test_models_b_and_c_can_draw_the_reports_one_appended_set_in_stored_order(runs):
     """Report 001 appends the pseudo-labeled images to the labeled ones and walks that one array unshuffled, each
     image weighing 1 or 0.1: a block of every labeled image, then the pseudo-labeled ones. With Adam, where a block
-    starts matters, so train.draw = "one_set" draws exactly that; Model C's supervised stage draws from the labeled
-    images alone, and its fresh network starts the set from the top. (Batch 2: quickstart's net has batch norm.)"""
-    m, b = 30, 2
+    starts matters, so train.draw = "one_set" draws exactly that, an epoch a whole pass; Model C's supervised stage
+    draws from the labeled images alone, and its fresh network starts the set from the top. (Batches of 10 split
+    the 30 labeled images: no batch mixes the two kinds.)"""
+    m, b = 30, 10
     common = dict(data__m=m, train__batch=b, train__shuffle=False, train__draw="one_set", train__log_every=1,
                   train__eval_every=10**6, model__width=8)
+    _, data, _, _, _, _ = _setup("supervised", data__m=m)
+    epoch = batches_per_pass(len(data.labeled_idx) + len(data.unlabeled_idx), b)  # 1437 images: 144 batches
     for name, teacher, extra in (("kmeans_pseudo", 0, {"method__weighting": "mixed"}),
                                  ("self_training", m // b, {"method__teacher_epochs": 1})):
-        s, evs = run(runs, "quickstart", method__name=name, train__steps=teacher + m // b + 5, **extra, **common)
+        s, evs = run(runs, "quickstart", method__name=name, train__steps=teacher + epoch + 3, **extra, **common)
         start, batches = evs[0], [e for e in evs if e["kind"] == "batch"]
-        assert s["status"] == "finished" and start["steps_per_epoch"] == math.ceil((m + start["n_unlabeled"]) / b)
-        assert [e["step"] for e in batches] == list(range(1, teacher + m // b + 6))
-        labeled, pseudo = batches[teacher:teacher + m // b], batches[teacher + m // b:]
+        assert s["status"] == "finished" and start["steps_per_epoch"] == epoch
+        assert [e["step"] for e in batches] == list(range(1, teacher + epoch + 4))
+        labeled, pseudo = batches[teacher:teacher + m // b], batches[teacher + m // b:teacher + epoch]
         assert all(e["loss"]["supervised"] > 0 and e["loss"].get("pseudo", 0) == 0 for e in batches[:teacher])
         assert all(e["loss"]["supervised"] > 0 and e["loss"]["pseudo"] == 0 for e in labeled)
         assert all(e["weight"] == {"supervised": 1.0, "pseudo": 0.0} for e in labeled)
         assert all(e["loss"]["supervised"] == 0 < e["loss"]["pseudo"] for e in pseudo)
-        assert all(e["weight"] == {"supervised": 0.0, "pseudo": 0.1} and e["mask_rate"] == 1 for e in pseudo)
+        assert all(e["weight"] == pytest.approx({"supervised": 0.0, "pseudo": 0.1}) and e["mask_rate"] == 1
+                   for e in pseudo)
+        # the epoch ends on the pseudo-labeled block and the next starts at the top, with the labeled images
+        assert all(e["loss"]["supervised"] > 0 and e["loss"]["pseudo"] == 0 for e in batches[teacher + epoch:])
     s, evs = run(runs, "quickstart", method__name="supervised", train__steps=0, train__epochs=1, **common)
     assert evs[0]["steps_per_epoch"] == m // b == s["total_steps"]  # Model A's epoch is its labeled images
     with pytest.raises(config.ConfigError, match="train.draw='one_set' needs a method that pseudo-labels"):
@@ -428,3 +434,20 @@ def test_report_001_walks_its_images_in_stored_order_every_epoch():
     shuffled = Sampler(pool, g)
     first, second = shuffled.next(5), shuffled.next(5)
     assert sorted(first.tolist()) == sorted(second.tolist()) == pool.tolist() and first.tolist() != pool.tolist()
+
+
+def test_a_one_set_epoch_is_one_whole_pass_as_the_reports_loader():
+    """A loader's epoch ends with what is left of the set, and the next starts at its top: report 001's last
+    batch of each epoch is pseudo-labeled, never the remainder topped up with the next pass's labeled images."""
+    from sslbench.data.batches import Sampler, batches_per_pass
+
+    pool, g = torch.arange(10), torch.Generator().manual_seed(0)
+    loader = Sampler(pool, g, shuffle=False, whole_passes=True)
+    assert [len(loader.next(4)) for _ in range(6)] == [4, 4, 2, 4, 4, 2] and batches_per_pass(10, 4) == 3
+    assert loader.next(4).tolist() == [0, 1, 2, 3]
+    running = Sampler(pool, g, shuffle=False)  # the pools draw: every batch full, running on into the next pass
+    assert [running.next(4).tolist() for _ in range(3)][2] == [8, 9, 0, 1]
+    odd = Sampler(torch.arange(9), g, whole_passes=True)  # one image left over joins the batch before it
+    assert [len(odd.next(4)) for _ in range(4)] == [4, 5, 4, 5] and batches_per_pass(9, 4) == 2
+    assert [len(Sampler(torch.arange(3), g, whole_passes=True).next(1)) for _ in range(3)] == [1, 1, 1]
+    assert batches_per_pass(50_000, 32) == 1563 and batches_per_pass(3, 1) == 3

@@ -59,7 +59,8 @@ TRAIN = (
           "batches of B + mu x B (report 001's mixed set)", choices=("auto", "labeled", "all")),
     Param("draw", str, "pools", "how a step's images are drawn: pools (a labeled batch of B and an unlabeled "
           "batch of mu x B, every step) or one_set (B images from one set: the labeled images, then the ones the "
-          "method has pseudo-labeled, as report 001's appended array; a step may hold only one kind; mu is unused; "
+          "method has pseudo-labeled, as report 001's appended array; an epoch is a whole pass, ending with what is "
+          "left; a step may hold only one kind; mu is unused; "
           "kmeans_pseudo, self_training and labeled-only methods)", choices=("pools", "one_set")),
     Param("shuffle", bool, True, "draw each pass over a pool in a fresh random order (false: in stored order "
           "every pass, as report 001's printed loaders)"),

@@ -6,10 +6,10 @@ import torch
 
 from sslbench.core.config import Config, data_dir
 from sslbench.data import datasets
-from sslbench.data.batches import Batch, DeviceData, Sampler, split_labeled
+from sslbench.data.batches import Batch, DeviceData, Sampler, batches_per_pass, split_labeled
 from sslbench.data.splits import complement, select_labeled, split_validation
 
-__all__ = ["Batch", "DeviceData", "Sampler", "prepare", "split_labeled"]
+__all__ = ["Batch", "DeviceData", "Sampler", "batches_per_pass", "prepare", "split_labeled"]
 
 
 def prepare(cfg: Config, device: torch.device) -> tuple[DeviceData, torch.Tensor]:

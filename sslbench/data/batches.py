@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -60,27 +61,42 @@ class DeviceData:
         return self.standardize((self.images if images is None else images)[idx])
 
 
+def batches_per_pass(n: int, b: int) -> int:
+    """Batches in one whole pass over n images (Sampler with whole_passes): the last holds what is left, and a
+    single image left over joins the batch before it."""
+    return max(1, math.ceil((n - (b > 1 and n % b == 1)) / b))
+
+
 class Sampler:
     """Draws batches of indices from a pool, one seeded permutation per pass (or the stored order every pass,
-    shuffle=False); its state is checkpointable."""
+    shuffle=False); its state is checkpointable.
 
-    def __init__(self, pool: torch.Tensor, g: torch.Generator, shuffle: bool = True):
-        self.pool, self.g, self.shuffle = pool, g, shuffle
+    A batch runs on into the next pass, so every batch is full; with whole_passes, as a PyTorch or Keras loader's
+    epoch, the last batch of a pass holds what is left and the next batch starts a new pass (a single image left
+    over joins the batch before it: batch norm cannot train on one).
+    """
+
+    def __init__(self, pool: torch.Tensor, g: torch.Generator, shuffle: bool = True, whole_passes: bool = False):
+        self.pool, self.g, self.shuffle, self.whole_passes = pool, g, shuffle, whole_passes
         self.perm = torch.empty(0, dtype=torch.long, device=pool.device)
         self.pos = 0
 
     def next(self, n: int) -> torch.Tensor:
-        """The next n indices of the pool (wrapping into a fresh permutation as needed)."""
+        """The next n indices of the pool (fewer at the end of a pass with whole_passes)."""
         if len(self.pool) == 0 or n == 0:
             return self.pool[:0]
         parts = []
         while n > 0:
             if self.pos >= len(self.perm):
+                if parts and self.whole_passes:
+                    break
                 n_pool, dev = len(self.pool), self.pool.device
                 self.perm = (torch.randperm(n_pool, generator=self.g, device=dev) if self.shuffle
                              else torch.arange(n_pool, device=dev))
                 self.pos = 0
             take = min(n, len(self.perm) - self.pos)
+            if self.whole_passes and n > 1 and len(self.perm) - self.pos - take == 1:
+                take += 1
             parts.append(self.perm[self.pos:self.pos + take])
             self.pos, n = self.pos + take, n - take
         return self.pool[torch.cat(parts)]

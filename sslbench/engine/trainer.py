@@ -26,7 +26,7 @@ from sslbench.core.errors import ConfigError
 from sslbench.core.events import MAX_BATCH_EVENTS, EventWriter, read_events, truncate_after
 from sslbench.core.scoring import cluster_accuracy
 from sslbench.core.store import update_summary
-from sslbench.data import Batch, DeviceData, Sampler, prepare, split_labeled
+from sslbench.data import Batch, DeviceData, Sampler, batches_per_pass, prepare, split_labeled
 from sslbench.engine import checkpoint
 from sslbench.engine.device import amp_enabled, autocast, describe, memory_mb, pick_device, tune_cpu
 from sslbench.engine.evaluate import evaluate
@@ -81,9 +81,9 @@ def steps_per_epoch(cfg: Config, data: DeviceData, method: type[Method]) -> int:
     train.epoch_over says so)."""
     b, mu, over = cfg.train["batch"], cfg.train["mu"], cfg.train["epoch_over"]
     n_lab, n_unl = len(data.labeled_idx), len(data.unlabeled_idx)
+    if cfg.train["draw"] == "one_set":  # whole passes, as the report's loader
+        return batches_per_pass(n_lab + n_unl * (method.spec().unlabeled and over != "labeled"), b)
     if method.spec().unlabeled and n_unl > 0 and over != "labeled":
-        if cfg.train["draw"] == "one_set":
-            return max(1, math.ceil((n_lab + n_unl) / b))
         if mu > 0:
             return max(1, math.ceil((n_unl + n_lab * (over == "all")) / (b * (mu + (over == "all")))))
     return max(1, math.ceil(n_lab / b))
@@ -261,6 +261,7 @@ def setup(cfg: Config, run_dir: Path, resume: bool, listener: Callable[[dict], N
     ema = EMA(model, cfg.optim["ema"]) if cfg.optim["ema"] > 0 and not method_cls.spec().own_average else None
     gen = torch.Generator(device).manual_seed(seed)
     epoch_len = steps_per_epoch(cfg, data, method_cls)
+    one_set = cfg.train["draw"] == "one_set"  # the report's loader: an epoch is a pass, its last batch what is left
     total = cfg.train["steps"] or method.epoch_budget(cfg.train["epochs"], epoch_len,
                                                       math.ceil(len(data.labeled_idx) / cfg.train["batch"]))
     ck_path = run_dir / "checkpoint.pt"
@@ -271,7 +272,7 @@ def setup(cfg: Config, run_dir: Path, resume: bool, listener: Callable[[dict], N
     truncate_after(run_dir / "events.jsonl", state["step"] if state else -1)
     events = EventWriter(run_dir / "events.jsonl", state["elapsed"] if state else 0.0, listener)
     r = Run(cfg, run_dir, device, autocast(device, amp_enabled(cfg.train["amp"], device)), data, hidden, model,
-            method, opt, ema, gen, Sampler(data.labeled_idx, gen, cfg.train["shuffle"]),
+            method, opt, ema, gen, Sampler(data.labeled_idx, gen, cfg.train["shuffle"], one_set),
             Sampler(data.unlabeled_idx, gen, cfg.train["shuffle"]), events, total,
             epoch_len, log_every=cfg.train["log_every"])
     if state:
@@ -397,7 +398,7 @@ def record_phase(r: Run, phase: Phase | None, t: float) -> None:
         r.opt.state.pop(p, None)
     if phase.labels and phase.idx is not None and r.cfg.train["draw"] == "one_set":
         # the one set is the labeled images followed by the pseudo-labeled ones, and a pass starts over
-        r.lab = Sampler(torch.cat([r.data.labeled_idx, phase.idx]), r.gen, r.cfg.train["shuffle"])
+        r.lab = Sampler(torch.cat([r.data.labeled_idx, phase.idx]), r.gen, r.cfg.train["shuffle"], True)
     r.events.write("phase", step=r.step, seconds=round(time.time() - t, 3), fresh_start=phase.fresh_start,
                    **phase_event(phase, r.hidden, r.data.n_classes))
 
