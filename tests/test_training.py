@@ -44,6 +44,7 @@ def test_a_batch_events_total_and_mask_rate_hold_when_weights_change_within_it()
     meter.add(Out({"supervised": t(0.0), "pseudo": t(4.0)}, {"supervised": 0.0, "pseudo": 0.1}), t([]), t([]), 2)
     ev = meter.flush()
     assert ev["loss"] == {"supervised": 1.0, "pseudo": 2.0} and ev["total"] == pytest.approx((2.0 + 0.4) / 2)
+    assert ev["weight"] == pytest.approx({"supervised": 0.5, "pseudo": 0.05})  # the interval's, not the last step's
     # the mask rate is over the steps that drew unlabeled images, not diluted by the labeled block's
     meter.add(Out({"supervised": t(1.0)}, {"supervised": 1.0}, t([0]), t([True])), t([0]), t([0]), 1)
     meter.add(Out({"supervised": t(1.0)}, {"supervised": 1.0}), t([0]), t([], dtype=torch.long), 1)

@@ -75,13 +75,19 @@ def staged_lr(step: int, starts: list[int], opt: dict) -> float:
     return lr_at(step - starts[i], starts[i + 1] - starts[i], opt)
 
 
+def one_set(cfg: Config) -> bool:
+    """train.draw = "one_set": one set (the labeled images, then the pseudo-labeled ones) walked in whole passes
+    whose last batch is what is left, as report 001's loader."""
+    return cfg.train["draw"] == "one_set"
+
+
 def steps_per_epoch(cfg: Config, data: DeviceData, method: type[Method]) -> int:
     """One epoch is a pass over the unlabeled pool, or over both pools together (train.epoch_over = "all", and
     always when drawing from one set), or over the labeled set (when the method uses no unlabeled batch, or when
     train.epoch_over says so)."""
     b, mu, over = cfg.train["batch"], cfg.train["mu"], cfg.train["epoch_over"]
     n_lab, n_unl = len(data.labeled_idx), len(data.unlabeled_idx)
-    if cfg.train["draw"] == "one_set":  # whole passes, as the report's loader
+    if one_set(cfg):
         return batches_per_pass(n_lab + n_unl * (method.spec().unlabeled and over != "labeled"), b)
     if method.spec().unlabeled and n_unl > 0 and over != "labeled":
         if mu > 0:
@@ -95,7 +101,7 @@ class Meter:
     def __init__(self, n_classes: int = 0) -> None:
         self.n_classes = n_classes
         self.sums: dict[str, torch.Tensor] = {}
-        self.weights: dict[str, float] = {}
+        self.weights: dict[str, list[float]] = {}  # term -> [sum of its weights, steps it was in]
         self.steps = self.u_steps = 0
         self.images = 0
 
@@ -107,7 +113,9 @@ class Meter:
         self._acc("total", sum(out.weight.get(k, 0.0) * v.detach().float() for k, v in out.loss.items()))
         for k, v in out.stats.items():
             self._acc(f"stat.{k}", v.detach().float())
-        self.weights.update(out.weight)
+        for k, w in out.weight.items():
+            acc = self.weights.setdefault(k, [0.0, 0])
+            acc[0], acc[1] = acc[0] + w, acc[1] + 1
         if out.mask is not None and len(u_idx) > 0:
             kept = out.mask.float()
             self.u_steps += 1  # steps that drew unlabeled images: a one_set draw has some without
@@ -138,9 +146,9 @@ class Meter:
             v[k], flat = (flat[0] if self.sums[k].dim() == 0 else flat[:n]), flat[n:]
         ev: dict[str, Any] = {
             "loss": {k[5:]: v[k] / self.steps for k in keys if k.startswith("loss.")},
-            "weight": dict(self.weights),
+            "weight": {k: w / n for k, (w, n) in self.weights.items()},  # each term's mean weight over the interval
+            "total": v["total"] / self.steps,  # the mean of each step's own weighted sum
         }
-        ev["total"] = v["total"] / self.steps  # weight: the last step's; total: the mean of each step's total
         if "mask_rate" in v:
             ev["mask_rate"] = v["mask_rate"] / self.u_steps
             ev["pl_acc"] = v["pl_correct"] / v["pl_kept"] if v["pl_kept"] > 0 else None
@@ -148,7 +156,7 @@ class Meter:
             if "plc_kept" in v:
                 ev["pl_acc_class"] = [c / k if k > 0 else None for c, k in zip(v["plc_correct"], v["plc_kept"])]
         ev.update({k[5:]: v[k] / self.steps for k in keys if k.startswith("stat.") and not isinstance(v[k], list)})
-        self.sums, self.steps, self.u_steps, self.images = {}, 0, 0, 0
+        self.sums, self.weights, self.steps, self.u_steps, self.images = {}, {}, 0, 0, 0
         return ev
 
 
@@ -261,7 +269,6 @@ def setup(cfg: Config, run_dir: Path, resume: bool, listener: Callable[[dict], N
     ema = EMA(model, cfg.optim["ema"]) if cfg.optim["ema"] > 0 and not method_cls.spec().own_average else None
     gen = torch.Generator(device).manual_seed(seed)
     epoch_len = steps_per_epoch(cfg, data, method_cls)
-    one_set = cfg.train["draw"] == "one_set"  # the report's loader: an epoch is a pass, its last batch what is left
     total = cfg.train["steps"] or method.epoch_budget(cfg.train["epochs"], epoch_len,
                                                       math.ceil(len(data.labeled_idx) / cfg.train["batch"]))
     ck_path = run_dir / "checkpoint.pt"
@@ -272,7 +279,7 @@ def setup(cfg: Config, run_dir: Path, resume: bool, listener: Callable[[dict], N
     truncate_after(run_dir / "events.jsonl", state["step"] if state else -1)
     events = EventWriter(run_dir / "events.jsonl", state["elapsed"] if state else 0.0, listener)
     r = Run(cfg, run_dir, device, autocast(device, amp_enabled(cfg.train["amp"], device)), data, hidden, model,
-            method, opt, ema, gen, Sampler(data.labeled_idx, gen, cfg.train["shuffle"], one_set),
+            method, opt, ema, gen, Sampler(data.labeled_idx, gen, cfg.train["shuffle"], one_set(cfg)),
             Sampler(data.unlabeled_idx, gen, cfg.train["shuffle"]), events, total,
             epoch_len, log_every=cfg.train["log_every"])
     if state:
@@ -312,8 +319,8 @@ def _restore(r: Run, ck: dict[str, Any]) -> None:
 def loop(r: Run, stop: process.StopFlag, started: float) -> str:
     """Train until the last step, a stop request or the time limit; returns why it ended."""
     cfg, time_limit = r.cfg, r.cfg.train["time_limit"]
-    b, one_set = cfg.train["batch"], cfg.train["draw"] == "one_set"
-    ub = b * cfg.train["mu"] if r.method.spec().unlabeled and not one_set else 0
+    b, single = cfg.train["batch"], one_set(cfg)
+    ub = b * cfg.train["mu"] if r.method.spec().unlabeled and not single else 0
     run_phase(r, lambda: r.method.before_training(r.clock))
     meter, t_log, t_ck, paused = Meter(r.data.n_classes), time.time(), time.time(), 0.0
     seen = 0  # images since t_log: a checkpoint flushes the meter mid-interval, so the rate keeps its own count
@@ -326,8 +333,8 @@ def loop(r: Run, stop: process.StopFlag, started: float) -> str:
             return "time_limit"
         for group in r.opt.param_groups:
             group["lr"] = staged_lr(r.step, starts, cfg.optim)
-        l_idx, u_idx = split_labeled(r.lab.next(b), r.data.labels) if one_set else (r.lab.next(b), r.unl.next(ub))
-        batch = Batch(r.data, r.gen, l_idx, u_idx, cfg.data["strong_ops"], cfg.data["cutout"], one_set=one_set)
+        l_idx, u_idx = split_labeled(r.lab.next(b), r.data.labels) if single else (r.lab.next(b), r.unl.next(ub))
+        batch = Batch(r.data, r.gen, l_idx, u_idx, cfg.data["strong_ops"], cfg.data["cutout"], one_set=single)
         with r.amp():
             out = r.method.losses(batch, r.clock)
             loss = sum(out.weight[k] * v for k, v in out.loss.items())
@@ -396,7 +403,7 @@ def record_phase(r: Run, phase: Phase | None, t: float) -> None:
             r.ema = EMA(r.model, r.ema.decay)
     for p in phase.reset:  # e.g. DeepCluster's new cluster head: no momentum left from the old cluster ids
         r.opt.state.pop(p, None)
-    if phase.labels and phase.idx is not None and r.cfg.train["draw"] == "one_set":
+    if phase.labels and phase.idx is not None and one_set(r.cfg):
         # the one set is the labeled images followed by the pseudo-labeled ones, and a pass starts over
         r.lab = Sampler(torch.cat([r.data.labeled_idx, phase.idx]), r.gen, r.cfg.train["shuffle"], True)
     r.events.write("phase", step=r.step, seconds=round(time.time() - t, 3), fresh_start=phase.fresh_start,
