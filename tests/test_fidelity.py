@@ -141,6 +141,21 @@ def test_self_training_in_epochs_gives_the_supervised_stage_the_standalone_budge
     assert phase["step"] == 40 * math.ceil(50 / 32) == sup["total_steps"]
 
 
+def test_self_trainings_supervised_stage_ends_on_a_pass_boundary_when_one_image_is_left_over(runs):
+    """Drawn as one set (report 001's loader), 33 labeled images at batch 32 are one batch a pass: the single image
+    left over joins it. The supervised stage is its epochs in those passes, as the standalone supervised run, and
+    the fresh network gets the run's epochs; before, the budget counted ceil(33 / 32) = 2 batches a labeled pass
+    and gave the surplus to the fresh network."""
+    kw = dict(data__m=33, train__batch=32, train__draw="one_set", train__steps=0, train__epochs=3,
+              train__eval_every=10**6, model__width=8)
+    s, evs = run(runs, "quickstart", method__name="self_training", **kw)
+    sup, _ = run(runs, "quickstart", method__name="supervised", **kw)
+    start = next(e for e in evs if e["kind"] == "start")
+    (phase,) = [e for e in evs if e["kind"] == "phase"]
+    assert phase["step"] == 3 == sup["total_steps"]
+    assert s["total_steps"] == 3 + 3 * start["steps_per_epoch"]
+
+
 def test_each_of_self_trainings_networks_gets_the_runs_epochs_even_when_m_exceeds_the_pool(runs):
     """Report 001's Model C at M = 40,000: the supervised stage (its epochs over the labeled set) comes on top of
     the fresh network's epochs over the mixed set; the stage must not swallow the run. Before, at M larger than

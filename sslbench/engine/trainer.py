@@ -92,7 +92,7 @@ def steps_per_epoch(cfg: Config, data: DeviceData, method: type[Method]) -> int:
     if method.spec().unlabeled and n_unl > 0 and over != "labeled":
         if mu > 0:
             return max(1, math.ceil((n_unl + n_lab * (over == "all")) / (b * (mu + (over == "all")))))
-    return max(1, math.ceil(n_lab / b))
+    return batches_per_pass(n_lab, b)
 
 
 class Meter:
@@ -270,7 +270,7 @@ def setup(cfg: Config, run_dir: Path, resume: bool, listener: Callable[[dict], N
     gen = torch.Generator(device).manual_seed(seed)
     epoch_len = steps_per_epoch(cfg, data, method_cls)
     total = cfg.train["steps"] or method.epoch_budget(cfg.train["epochs"], epoch_len,
-                                                      math.ceil(len(data.labeled_idx) / cfg.train["batch"]))
+                                                      batches_per_pass(len(data.labeled_idx), cfg.train["batch"]))
     ck_path = run_dir / "checkpoint.pt"
     for tmp in run_dir.glob(".*.tmp"):  # left by a process killed inside an atomic write
         tmp.unlink(missing_ok=True)

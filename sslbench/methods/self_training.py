@@ -16,11 +16,9 @@ weighted batch mean over one shuffled set.
 
 from __future__ import annotations
 
-import math
-
 import torch
 
-from sslbench.data import Batch
+from sslbench.data import Batch, batches_per_pass
 from sslbench.methods.common import (Clock, Method, Out, Phase, PseudoLabelTable, cross_entropy, embed,
                                      forward_views, mixed_set_weights, reinitialise)
 
@@ -47,7 +45,7 @@ class SelfTraining(Method):
         The supervised stage runs teacher_epochs over the labeled set; by default, in a run budgeted in epochs,
         as many epochs as the run has (what the standalone supervised run gets), and in a run budgeted in
         steps an equal share (rounds + 1 equal stages)."""
-        per_epoch = math.ceil(len(self.data.labeled_idx) / batch)
+        per_epoch = batches_per_pass(len(self.data.labeled_idx), batch)
         epochs = self.p["teacher_epochs"] or clock.budget_epochs
         teacher = epochs * per_epoch if epochs else clock.total_steps // (self.p["rounds"] + 1)
         teacher = max(1, min(teacher, clock.total_steps - 1))
