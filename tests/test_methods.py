@@ -119,6 +119,30 @@ def test_autoencoder_kmeans_classifies_by_nearest_centroid(tmp_path):
     assert s["final_top1"] > 0.6
 
 
+def test_autoencoder_kmeans_whitens_the_codes_it_clusters_and_those_it_classifies(tmp_path):
+    """whiten: K-means runs on PCA-whitened codes and a test image goes through the same map, so the nearest-centroid
+    test accuracy tracks how well the last clustering named the unlabeled images; the map survives a checkpoint."""
+    from sslbench.methods.clustering import Whitening
+
+    f = torch.randn(400, 6) * torch.linspace(0.1, 10, 6) + 3
+    w = Whitening.fit(f, 6)
+    assert torch.allclose(torch.cov(w(f).T), torch.eye(6), atol=1e-3) and torch.allclose(w(f[:7]), w(f)[:7])
+    s, evs = run(tmp_path, "quickstart", method__name="autoencoder_kmeans", method__whiten=True, train__steps=200,
+                 train__eval_every=200)
+    last = [e for e in evs if e["kind"] == "phase"][-1]
+    assert s["final_top1"] > 0.6 and abs(s["final_top1"] - last["pl_acc"]) < 0.1, (s["final_top1"], last["pl_acc"])
+    from sslbench.methods.common import Clock
+    from test_fidelity import _setup
+
+    _, data, _, _, fitted, _ = _setup("autoencoder_kmeans", method__whiten=True)
+    fitted.on_epoch_end(Clock(10, 100, 10))  # the first epoch end fits
+    torch.save(fitted.state_dict(), tmp_path / "state.pt")
+    _, _, _, _, restored, _ = _setup("autoencoder_kmeans", method__whiten=True)
+    restored.load_state_dict(torch.load(tmp_path / "state.pt", weights_only=True))
+    x = data.plain(torch.arange(50), data.images)
+    assert restored.whitening is not None and torch.equal(restored.predict(x), fitted.predict(x))
+
+
 def test_autoencoder_kmeans_fits_at_the_last_epoch_and_skips_fits_nobody_reads(tmp_path, monkeypatch):
     """K-means runs about ten times a run, always at the last epoch end; as every fit starts from the labeled
     class means, the final accuracy is that of a run which refits at every epoch end."""

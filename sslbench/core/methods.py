@@ -121,7 +121,9 @@ SPECS: dict[str, MethodSpec] = {s.name: s for s in (
               choices=("all", "labeled")),
         Param("mapping", str, "hungarian", "cluster -> class: one-to-one (hungarian), majority vote, or seed: "
               "cluster i is the class whose labeled mean seeded it (report 002)",
-              choices=("hungarian", "majority", "seed")))),
+              choices=("hungarian", "majority", "seed")),
+        Param("whiten", bool, False, "PCA-whiten the codes (every axis scaled to unit variance) before K-means "
+              "and the nearest-centroid test; not in report 002"))),
     MethodSpec("deepcluster", "DeepCluster: K-means assignments as targets for a cluster head, plus labeled "
                "cross-entropy.", (
         Param("clusters", int, 50, "number of K-means clusters (may exceed the number of classes)", lo=2, hi=10000),

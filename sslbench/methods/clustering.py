@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
@@ -84,6 +87,28 @@ class KMeansLoss:
     def load_state_dict(self, s: dict) -> None:
         """Restore from state_dict()."""
         self.centroids, self.refits = s["centroids"], s["refits"]
+
+
+@dataclass
+class Whitening:
+    """PCA whitening fitted on features [N, d]: centre, project on the top `dim` principal axes, scale each to unit
+    variance. Kept so that new points (test images) go through the same map as the fitted ones."""
+
+    mean: torch.Tensor  # [d]
+    proj: torch.Tensor  # [d, k], the principal axes divided by their standard deviations
+
+    @classmethod
+    def fit(cls, f: torch.Tensor, dim: int) -> Whitening:
+        """The top min(dim, d) axes of f."""
+        f = f.float()
+        mean = f.mean(0)
+        _, s, vh = torch.linalg.svd(f - mean, full_matrices=False)
+        k = min(dim, f.shape[1])
+        return cls(mean, vh[:k].T / (s[:k] / math.sqrt(max(len(f) - 1, 1)) + 1e-5))
+
+    def __call__(self, f: torch.Tensor) -> torch.Tensor:
+        """float [N, d] -> [N, k]."""
+        return (f.float() - self.mean) @ self.proj
 
 
 def kmeans_pp(x: torch.Tensor, k: int, g: torch.Generator) -> torch.Tensor:

@@ -10,25 +10,19 @@ cluster head starts afresh, its optimiser state too.
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from sslbench.data import Batch
-from sslbench.methods.clustering import KMeansLoss
+from sslbench.methods.clustering import KMeansLoss, Whitening
 from sslbench.methods.common import Clock, Method, Out, Phase, PseudoLabelTable, cross_entropy, embed, forward_views
 
 
 def pca_whiten(f: torch.Tensor, dim: int) -> torch.Tensor:
-    """float [N, d] -> [N, min(dim, d)]: centred, projected on the principal axes, each scaled to unit variance,
-    then every row L2-normalised (Caron et al.'s preprocess_features)."""
-    f = f.float() - f.float().mean(0)
-    _, s, vh = torch.linalg.svd(f, full_matrices=False)
-    k = min(dim, f.shape[1])
-    z = f @ vh[:k].T / (s[:k] / math.sqrt(max(len(f) - 1, 1)) + 1e-5)
-    return F.normalize(z, dim=1)
+    """float [N, d] -> [N, min(dim, d)]: PCA-whitened, then every row L2-normalised (Caron et al.'s
+    preprocess_features)."""
+    return F.normalize(Whitening.fit(f, dim)(f), dim=1)
 
 
 class DeepCluster(Method):
