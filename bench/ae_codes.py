@@ -18,20 +18,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 
+from sslbench.core.scoring import cluster_accuracy
 from sslbench.data.datasets import load
+from sslbench.methods.embeddings import reconstruction_loss
 from sslbench.models.autoencoder import ConvAutoencoder
-
-
-def hungarian_accuracy(assign: np.ndarray, y: np.ndarray, k: int) -> float:
-    """Accuracy of the best one-to-one cluster -> class naming."""
-    counts = np.zeros((k, k))
-    np.add.at(counts, (assign, y), 1)
-    rows, cols = linear_sum_assignment(-counts)
-    return counts[rows, cols].sum() / len(y)
 
 
 def cluster_scores(f: np.ndarray, y: np.ndarray, labeled: np.ndarray, k: int, seed: int) -> tuple[float, float]:
@@ -39,7 +32,7 @@ def cluster_scores(f: np.ndarray, y: np.ndarray, labeled: np.ndarray, k: int, se
     free = KMeans(k, n_init=3, random_state=seed).fit(f).labels_
     init = np.stack([f[labeled[y[labeled] == c]].mean(0) for c in range(k)])
     seeded = KMeans(k, init=init, n_init=1).fit(f).labels_
-    return hungarian_accuracy(free, y, k), float((seeded == y).mean())
+    return cluster_accuracy(free, y, k, k), float((seeded == y).mean())
 
 
 def train_autoencoder(x: torch.Tensor, code_dim: int, steps: int, seed: int) -> ConvAutoencoder:
@@ -50,7 +43,7 @@ def train_autoencoder(x: torch.Tensor, code_dim: int, steps: int, seed: int) -> 
     t0 = time.time()
     for step in range(steps):
         b = x[torch.randint(0, len(x), (256,))]
-        loss = (ae(b) - b).pow(2).mean()
+        loss = reconstruction_loss(ae, b)
         opt.zero_grad()
         loss.backward()
         opt.step()
