@@ -123,6 +123,8 @@ def test_autoencoder_kmeans_whitens_the_codes_it_clusters_and_those_it_classifie
     """whiten: K-means runs on PCA-whitened codes and a test image goes through the same map, so the nearest-centroid
     test accuracy tracks how well the last clustering named the unlabeled images; the map survives a checkpoint."""
     from sslbench.methods.clustering import Whitening
+    from sslbench.methods.common import Clock
+    from test_fidelity import _setup
 
     f = torch.randn(400, 6) * torch.linspace(0.1, 10, 6) + 3
     w = Whitening.fit(f, 6)
@@ -131,9 +133,6 @@ def test_autoencoder_kmeans_whitens_the_codes_it_clusters_and_those_it_classifie
                  train__eval_every=200)
     last = [e for e in evs if e["kind"] == "phase"][-1]
     assert s["final_top1"] > 0.6 and abs(s["final_top1"] - last["pl_acc"]) < 0.1, (s["final_top1"], last["pl_acc"])
-    from sslbench.methods.common import Clock
-    from test_fidelity import _setup
-
     _, data, _, _, fitted, _ = _setup("autoencoder_kmeans", method__whiten=True)
     fitted.on_epoch_end(Clock(10, 100, 10))  # the first epoch end fits
     torch.save(fitted.state_dict(), tmp_path / "state.pt")
