@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from sklearn.cluster import KMeans
-from sklearn.decomposition import PCA
 
 from sslbench.core.scoring import cluster_accuracy
 from sslbench.data.datasets import load
+from sslbench.methods.clustering import Whitening
 from sslbench.methods.embeddings import reconstruction_loss
 from sslbench.models.autoencoder import ConvAutoencoder
 
@@ -71,8 +71,8 @@ def main() -> None:
     labeled = np.concatenate([rng.choice(np.flatnonzero(y == c), 10, replace=False) for c in range(k)])
     ae = train_autoencoder(x, a.code_dim, a.steps, a.seed)
     with torch.no_grad():
-        z = torch.cat([ae.encode(c) for c in x.split(2048)]).numpy()
-    pca = PCA(k, whiten=True, random_state=a.seed).fit_transform(z)
+        codes = torch.cat([ae.encode(c) for c in x.split(2048)])
+    z, pca = codes.numpy(), Whitening.fit(codes, k)(codes).numpy()  # the whitening autoencoder_kmeans uses
     rows = {"pixels": x.flatten(1).numpy(), "codes": z,
             "codes, L2-normalised": z / np.linalg.norm(z, axis=1, keepdims=True),
             "codes, standardised": (z - z.mean(0)) / (z.std(0) + 1e-6),
