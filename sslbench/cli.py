@@ -21,7 +21,7 @@ from rich.table import Table
 from sslbench.core import config, fmt, store
 from sslbench.core.errors import ConfigError
 from sslbench.core.methods import SPECS, method_spec
-from sslbench.core.presets import list_presets, read_toml, sweep_grid
+from sslbench.core.presets import list_presets, read_preset, sweep_grid
 from sslbench.core.schema import RESUMABLE
 
 app = typer.Typer(add_completion=True, no_args_is_help=False, rich_markup_mode=None,
@@ -434,7 +434,7 @@ def presets() -> None:
     t = Table("preset", "description", box=None, header_style="bold")
     for p in list_presets():
         try:
-            desc = read_toml(p).get("description", "")
+            desc = read_preset(p).get("description", "")
         except ConfigError as e:
             desc = f"(unreadable: {e})"
         t.add_row(p.stem, escape(str(desc)))

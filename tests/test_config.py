@@ -4,7 +4,8 @@ import pytest
 
 from conftest import sslbench
 from sslbench.core import config
-from sslbench.core.presets import list_presets
+from sslbench.core.presets import find_preset, list_presets, read_toml, shipped_dir
+from sslbench.runs.sweep import per_method
 from sslbench.core.errors import ConfigError
 
 
@@ -83,3 +84,57 @@ def test_every_shipped_preset_resolves():
     for p in list_presets():
         cfg = config.load(str(p))
         assert cfg.description, f"{p.name} needs a description"
+
+
+def _preset(folder, name: str, text: str):
+    p = folder / f"{name}.toml"
+    p.write_text(text)
+    return p
+
+
+def test_a_preset_that_extends_another_is_that_presets_cell_for_its_method():
+    """mnist-autoencoder-kmeans once repeated grid-mnist's autoencoder_kmeans row by hand; now it extends the grid and
+    takes the row, so the two cannot drift apart."""
+
+    assert read_toml(find_preset("mnist-autoencoder-kmeans"))["extends"] == "grid-mnist"
+    child = config.load("mnist-autoencoder-kmeans")
+    row = per_method("grid-mnist", ["autoencoder_kmeans"])["autoencoder_kmeans"]
+    assert row and all(getattr(child, k.split(".")[0])[k.split(".")[1]] == v for k, v in row), row
+    grid = config.load("grid-mnist")
+    assert (child.data["dataset"], child.data["m"], child.method["name"]) == ("mnist", 600, "autoencoder_kmeans")
+    assert child.optim["momentum"] == grid.optim["momentum"]  # a key neither the row nor the child sets: the grid's
+    assert child.train["epochs"] == 20 and child.train["steps"] == 0 and grid.train["steps"] == 3000
+    assert child.description != grid.description  # never inherited
+
+
+def test_extends_follows_names_and_relative_paths_and_switches_method_as_set_does(tmp_path):
+    _preset(tmp_path, "base", 'description = "base"\n[method]\nname = "supervised"\nlabel_smoothing = 0.2\n'
+                              '[optim]\nlr = 0.4\nmomentum = 0.8\n[train]\nsteps = 50\n')
+    mid = _preset(tmp_path, "mid", 'extends = "base.toml"\n[optim]\nlr = 0.1\n')
+    top = _preset(tmp_path, "top", f'extends = "{mid}"\ndescription = "top"\n[method]\nname = "fixmatch"\n')
+    cfg = config.load(str(top))
+    assert (cfg.optim["lr"], cfg.optim["momentum"], cfg.train["steps"]) == (0.1, 0.8, 50)
+    assert cfg.method["name"] == "fixmatch" and "label_smoothing" not in cfg.method  # not fixmatch's: dropped
+    assert config.load(str(mid)).method["label_smoothing"] == 0.2 and config.load(str(mid)).description == ""
+
+
+def test_a_user_preset_may_extend_the_shipped_one_it_shadows(tmp_path, monkeypatch):
+    monkeypatch.setenv("SSLBENCH_PRESETS", str(tmp_path))
+    _preset(tmp_path, "quickstart", 'extends = "quickstart"\ndescription = "mine"\n[train]\nsteps = 7\n')
+    mine, shipped = config.load("quickstart"), config.load(str(shipped_dir() / "quickstart.toml"))
+    assert mine.train["steps"] == 7 and mine.description == "mine"
+    assert (mine.method, mine.model, mine.optim, mine.data) == (shipped.method, shipped.model, shipped.optim,
+                                                                shipped.data)
+
+
+@pytest.mark.parametrize("files, match", [
+    ({"a": 'extends = "b.toml"\n', "b": 'extends = "a.toml"\n'}, "extends makes a loop (a -> b -> a)"),
+    ({"a": 'extends = "a.toml"\n'}, "extends makes a loop (a -> a)"),
+    ({"a": 'extends = "nosuchpreset"\n'}, "unknown preset 'nosuchpreset'"),
+    ({"a": "extends = 3\n"}, "a.toml: extends must be a preset name or a .toml path"),
+    ({"a": 'extends = "b.toml"\n', "b": '[method]\nname = "fixmatch"\ntua = 0.9\n'}, "unknown key 'method.tua'"),
+])
+def test_a_bad_extends_is_one_line_and_exit_2(runs, tmp_path, files, match):
+    for name, text in files.items():
+        _preset(tmp_path, name, text)
+    _fails(runs, "--preset", str(tmp_path / "a.toml"), match=match)

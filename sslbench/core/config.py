@@ -21,7 +21,7 @@ from sslbench.core.methods import SPECS as METHOD_SPECS
 from sslbench.core.methods import method_spec
 from sslbench.core.names import check_name
 from sslbench.core.params import Param
-from sslbench.core.presets import find_preset, read_toml
+from sslbench.core.presets import carry_over, find_preset, read_preset, read_toml
 from sslbench.core.schema import RESUMABLE, SECTIONS, TOP
 
 
@@ -72,17 +72,7 @@ def resolve(raw: dict[str, Any], overrides: list[tuple[str, Any]] = (), source: 
         if sec in raw and not isinstance(raw[sec], dict):
             raise ConfigError(f"{where}[{sec}] must be a table, got {type(raw[sec]).__name__}")
     from_set: set[str] = set()  # keys given on the command line, so errors blame --set, not the preset
-    new_method = dict(overrides).get("method.name")
-    if new_method in METHOD_SPECS and new_method != raw.get("method", {}).get("name"):
-        # another method keeps only the preset's method parameters that it declares too
-        names = {p.name for p in METHOD_SPECS[new_method].params}
-        raw["method"] = {k: v for k, v in raw.get("method", {}).items() if k in names}
-    new_model = dict(overrides).get("model.name")
-    default_model = next(p.default for p in SECTIONS["model"] if p.name == "name")
-    if new_model is not None and new_model != raw.get("model", {}).get("name", default_model):
-        # width means something else to every network (fastnet's 16 shrank mlp_wn 60-fold): another network
-        # starts from its own default width unless the overrides give one
-        raw["model"] = {k: v for k, v in raw.get("model", {}).items() if k != "width"}
+    raw = carry_over(raw, dict(overrides).get("method.name"), dict(overrides).get("model.name"))
     for key, value in overrides:
         sec, name = _locate(key, raw, where)
         if sec is None:
@@ -173,7 +163,7 @@ def load(preset: str | None, overrides: list[tuple[str, Any]] = ()) -> Config:
     if preset is None:
         return resolve({}, overrides)
     path = find_preset(preset)
-    return resolve(read_toml(path), overrides, source=str(path))
+    return resolve(read_preset(path), overrides, source=str(path))
 
 
 def load_checked(preset: str | None, overrides: list[tuple[str, Any]] = ()) -> Config:

@@ -22,7 +22,7 @@ from sslbench.core import atomic, config
 from sslbench.core.datasets import DATASETS, check_data
 from sslbench.core.methods import SPECS as METHOD_SPECS
 from sslbench.core.names import check_name
-from sslbench.core.presets import find_preset, list_presets, read_toml, user_dir
+from sslbench.core.presets import find_preset, list_presets, read_preset, user_dir
 from sslbench.core.schema import MODELS, SECTIONS
 from sslbench.core.errors import ConfigError
 from sslbench.core.params import Param
@@ -195,7 +195,7 @@ class NewRunScreen(Screen):
             e.update("")
             e.display = False
         self.show_error("")
-        base = read_toml(Path(str(self.query_one("#preset", Select).value)))
+        base = read_preset(Path(str(self.query_one("#preset", Select).value)))
         pairs = self.overrides()
         errors: dict[str, str] = {}
         for _ in range(len(pairs) + 1):
