@@ -7,7 +7,14 @@ K-means with K = classes on the codes of all training images, under several prep
 prints two accuracies on those images: the best one-to-one naming of the clusters (Hungarian, using every label:
 an upper bound on naming from a few labels) and K-means seeded with the class means of 10 labeled images per
 class, each cluster named by its seed (what `autoencoder_kmeans` with mapping = seed does). Raw pixels are the
-reference row. A nearest-centroid classifier cannot beat how well its codes cluster.
+reference row. A nearest-centroid classifier cannot beat how well its codes cluster. The last column gives that
+classifier's test accuracy: each test image goes through the same map and takes the class of its nearest seeded
+centroid.
+
+With umap-learn installed (`pip install umap-learn`; not a dependency of sslbench), one more row clusters a UMAP
+embedding of the codes, as N2D does (McConville et al. 2020, "N2D: (Not Too) Deep Clustering via Clustering the
+Local Manifold of an Autoencoded Embedding": 10 dimensions, 20 neighbours, min_dist 0); test images are embedded
+by the fitted UMAP's transform.
 """
 
 from __future__ import annotations
@@ -27,12 +34,15 @@ from sslbench.methods.embeddings import reconstruction_loss
 from sslbench.models.autoencoder import ConvAutoencoder
 
 
-def cluster_scores(f: np.ndarray, y: np.ndarray, labeled: np.ndarray, k: int, seed: int) -> tuple[float, float]:
-    """(Hungarian accuracy of K-means with k-means++ restarts, accuracy of K-means seeded with labeled means)."""
+def cluster_scores(f: np.ndarray, y: np.ndarray, labeled: np.ndarray, k: int, seed: int, f_test: np.ndarray,
+                   y_test: np.ndarray) -> tuple[float, float, float]:
+    """(Hungarian accuracy of K-means with k-means++ restarts, accuracy of K-means seeded with labeled means, test
+    accuracy of the nearest seeded centroid)."""
     free = KMeans(k, n_init=3, random_state=seed).fit(f).labels_
     init = np.stack([f[labeled[y[labeled] == c]].mean(0) for c in range(k)])
-    seeded = KMeans(k, init=init, n_init=1).fit(f).labels_
-    return cluster_accuracy(free, y, k, k), float((seeded == y).mean())
+    seeded = KMeans(k, init=init, n_init=1).fit(f)
+    return (cluster_accuracy(free, y, k, k), float((seeded.labels_ == y).mean()),
+            float((seeded.predict(f_test) == y_test).mean()))
 
 
 def train_autoencoder(x: torch.Tensor, code_dim: int, steps: int, seed: int) -> ConvAutoencoder:
@@ -63,26 +73,38 @@ def main() -> None:
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     ds = load(a.dataset, a.data_dir)
-    x = ds.train_images.float() / 255
-    x = (x - x.mean()) / x.std()
-    y = ds.train_labels.numpy()
+    x, xt = ds.train_images.float() / 255, ds.test_images.float() / 255
+    x, xt = (x - x.mean()) / x.std(), (xt - x.mean()) / x.std()
+    y, yt = ds.train_labels.numpy(), ds.test_labels.numpy()
     k = len(ds.classes)
     rng = np.random.default_rng(a.seed)
     labeled = np.concatenate([rng.choice(np.flatnonzero(y == c), 10, replace=False) for c in range(k)])
     ae = train_autoencoder(x, a.code_dim, a.steps, a.seed)
     with torch.no_grad():
-        codes = torch.cat([ae.encode(c) for c in x.split(2048)])
-    z, pca = codes.numpy(), Whitening.fit(codes, k)(codes).numpy()  # the whitening autoencoder_kmeans uses
-    rows = {"pixels": x.flatten(1).numpy(), "codes": z,
-            "codes, L2-normalised": z / np.linalg.norm(z, axis=1, keepdims=True),
-            "codes, standardised": (z - z.mean(0)) / (z.std(0) + 1e-6),
-            f"codes, PCA-whitened to {k}": pca,
-            f"codes, PCA-whitened to {k}, L2": pca / np.linalg.norm(pca, axis=1, keepdims=True)}
-    print(f"\n| K-means on ({a.dataset}, {len(y)} training images) | Hungarian, all labels | seeded, 10 a class |")
-    print("| --- | ---: | ---: |")
-    for name, f in rows.items():
-        free, seeded = cluster_scores(f, y, labeled, k, a.seed)
-        print(f"| {name} | {100 * free:.2f} | {100 * seeded:.2f} |", flush=True)
+        codes, tcodes = (torch.cat([ae.encode(c) for c in v.split(2048)]) for v in (x, xt))
+    white = Whitening.fit(codes, k)  # the whitening autoencoder_kmeans uses
+    l2 = lambda v: v / np.linalg.norm(v, axis=1, keepdims=True)  # noqa: E731
+    z, zt = codes.numpy(), tcodes.numpy()
+    rows = {"pixels": (x.flatten(1).numpy(), xt.flatten(1).numpy()), "codes": (z, zt),
+            "codes, L2-normalised": (l2(z), l2(zt)),
+            "codes, standardised": ((z - z.mean(0)) / (z.std(0) + 1e-6), (zt - z.mean(0)) / (z.std(0) + 1e-6)),
+            f"codes, PCA-whitened to {k}": (white(codes).numpy(), white(tcodes).numpy()),
+            f"codes, PCA-whitened to {k}, L2": (l2(white(codes).numpy()), l2(white(tcodes).numpy()))}
+    try:
+        import umap
+    except ImportError:
+        print("(umap-learn is not installed: no UMAP row)")
+    else:
+        t0 = time.time()
+        reducer = umap.UMAP(n_components=k, n_neighbors=20, min_dist=0.0, n_jobs=a.threads)
+        rows[f"codes, UMAP to {k} (N2D)"] = (reducer.fit_transform(z), reducer.transform(zt))
+        print(f"UMAP: fit and test transform in {time.time() - t0:.0f} s")
+    print(f"\n| K-means on ({a.dataset}, {len(y)} training images) | Hungarian, all labels | seeded, 10 a class "
+          "| test, nearest seeded centroid |")
+    print("| --- | ---: | ---: | ---: |")
+    for name, (f, ft) in rows.items():
+        free, seeded, test = cluster_scores(f, y, labeled, k, a.seed, ft, yt)
+        print(f"| {name} | {100 * free:.2f} | {100 * seeded:.2f} | {100 * test:.2f} |", flush=True)
 
 
 if __name__ == "__main__":
