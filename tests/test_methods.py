@@ -142,17 +142,37 @@ def test_autoencoder_kmeans_whitens_the_codes_it_clusters_and_those_it_classifie
     assert restored.whitening is not None and torch.equal(restored.predict(x), fitted.predict(x))
 
 
-def test_autoencoder_kmeans_fits_at_the_last_epoch_and_skips_fits_nobody_reads(tmp_path, monkeypatch):
-    """K-means runs about ten times a run, always at the last epoch end; as every fit starts from the labeled
-    class means, the final accuracy is that of a run which refits at every epoch end."""
-    from sslbench.methods import autoencoder_kmeans
+def test_autoencoder_kmeans_fits_at_the_last_epoch_and_skips_fits_nobody_reads(tmp_path):
+    """K-means runs about `refits` times a run, always at the first and last epoch end; as every fit starts from the
+    labeled class means, the final accuracy is that of a run which refits at every epoch end."""
     kw = dict(method__name="autoencoder_kmeans", method__ae_on="labeled", data__m=50, train__batch=10,
               train__mu=0, train__steps=300, train__eval_every=300)
     s, evs = run(tmp_path / "sparse", "quickstart", **kw)
     fits = [e["step"] for e in evs if e["kind"] == "phase"]
     epoch = fits[0]  # the first fit is at the first epoch end
-    assert fits[-1] == 300 // epoch * epoch and len(fits) <= autoencoder_kmeans.REFITS + 2 < 300 // epoch, fits
-    monkeypatch.setattr(autoencoder_kmeans, "REFITS", 10**9)
-    s_every, evs = run(tmp_path / "every", "quickstart", **kw)
+    assert fits[-1] == 300 // epoch * epoch and len(fits) <= 10 + 2 < 300 // epoch, fits
+    s_every, evs = run(tmp_path / "every", "quickstart", **kw, method__refits=10_000)
     assert [e["step"] for e in evs if e["kind"] == "phase"] == list(range(epoch, 301, epoch))
     assert s["final_top1"] == s_every["final_top1"] > 0.5
+    _, evs = run(tmp_path / "ends", "quickstart", **kw, method__refits=0)
+    assert [e["step"] for e in evs if e["kind"] == "phase"] == [epoch, 300 // epoch * epoch]
+
+
+def test_autoencoder_kmeans_on_a_umap_embedding_learns_and_survives_a_checkpoint(tmp_path):
+    """manifold = umap (N2D): K-means on a UMAP embedding of the codes; test images are placed among the fitted
+    codes, which the checkpoint keeps as tensors (it loads with weights_only)."""
+    from sslbench.methods.common import Clock
+    from test_fidelity import _setup
+
+    kw = dict(method__name="autoencoder_kmeans", method__manifold="umap", method__refits=1, train__steps=200,
+              train__eval_every=200)
+    s, evs = run(tmp_path, "quickstart", **kw)
+    last = [e for e in evs if e["kind"] == "phase"][-1]
+    assert s["final_top1"] > 0.8 and abs(s["final_top1"] - last["pl_acc"]) < 0.1, (s["final_top1"], last["pl_acc"])
+    _, data, _, _, fitted, _ = _setup("autoencoder_kmeans", method__manifold="umap")
+    fitted.on_epoch_end(Clock(10, 100, 10))  # the first epoch end fits
+    torch.save(fitted.state_dict(), tmp_path / "state.pt")
+    _, _, _, _, restored, _ = _setup("autoencoder_kmeans", method__manifold="umap")
+    restored.load_state_dict(torch.load(tmp_path / "state.pt", weights_only=True))
+    x = data.plain(torch.arange(50), data.images)
+    assert restored.bank is not None and torch.equal(restored.predict(x), fitted.predict(x))

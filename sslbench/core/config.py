@@ -7,6 +7,7 @@ Errors are ConfigError, one line naming the key and the rule.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -153,6 +154,8 @@ def _check_consistency(cfg: Config, where: str) -> None:
         one = ", ".join(n for n, s in METHOD_SPECS.items() if s.one_set)
         raise ConfigError(f"{where}train.draw='one_set' needs a method that pseudo-labels the pool ({one}), "
                           f"not {cfg.method['name']}")
+    if cfg.method.get("manifold") == "umap" and importlib.util.find_spec("umap") is None:
+        raise ConfigError(f"{where}method.manifold='umap' needs umap-learn: pip install 'sslbench[umap]'")
     d = cfg.data
     if d["labeled"] == "per_class" and not d["per_class"]:
         raise ConfigError(f"{where}data.labeled='per_class' needs data.per_class = [count per class]")

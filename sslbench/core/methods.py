@@ -123,7 +123,13 @@ SPECS: dict[str, MethodSpec] = {s.name: s for s in (
               "cluster i is the class whose labeled mean seeded it (report 002)",
               choices=("hungarian", "majority", "seed")),
         Param("whiten", bool, False, "PCA-whiten the codes (every axis scaled to unit variance) before K-means "
-              "and the nearest-centroid test; not in report 002"))),
+              "and the nearest-centroid test; not in report 002"),
+        Param("manifold", str, "none", "K-means on the codes (none, report 002) or on a UMAP embedding of them "
+              "(umap, as N2D: one dimension a class, 20 neighbours; needs the umap extra); not in report 002",
+              choices=("none", "umap")),
+        Param("refits", int, 10, "K-means fits spread over the run, besides the first and the last (each encodes "
+              "every image; with umap each also fits UMAP, about 2-4 min on 60,000 codes on a 2-core CPU)",
+              lo=0, hi=10000))),
     MethodSpec("deepcluster", "DeepCluster: K-means assignments as targets for a cluster head, plus labeled "
                "cross-entropy.", (
         Param("clusters", int, 50, "number of K-means clusters (may exceed the number of classes)", lo=2, hi=10000),

@@ -2,7 +2,12 @@
 on the labeled ones only); K-means on the codes
 starts from the labeled class means, clusters are named by the labeled images, and a test image gets the
 class of its nearest centroid (the report behind it got 53-60% on MNIST). With whiten, the codes are PCA-whitened
-before K-means and before the nearest-centroid test (not in the report; bench/ae_codes.py measures why)."""
+before K-means and before the nearest-centroid test (not in the report; bench/ae_codes.py measures why).
+
+With manifold = umap (N2D, McConville et al. 2020; not in the report), K-means runs on a UMAP embedding of the
+codes, one dimension a class, 20 neighbours, min_dist 0. A test image is placed where UMAP's transform starts a
+new point, at the mean embedding of its 20 nearest training codes, and takes its nearest centroid's class; the
+codes and embedding of the last fit are kept as tensors, so a checkpoint holds them."""
 
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ from sslbench.methods.common import Clock, Method, Out, Phase
 from sslbench.methods.embeddings import autoencoder_codes, reconstruction_loss
 from sslbench.models.autoencoder import ConvAutoencoder
 
-REFITS = 10  # K-means refits in a run, about (plus the one at the last epoch end): each encodes every image
+NEIGHBOURS = 20  # UMAP's neighbourhood (N2D's), and the training codes a test image is placed among
 
 
 def seeded_centroids(codes: torch.Tensor, lab_codes: torch.Tensor, y: torch.Tensor, k: int) -> torch.Tensor:
@@ -32,6 +37,22 @@ def seeded_centroids(codes: torch.Tensor, lab_codes: torch.Tensor, y: torch.Tens
     return torch.stack([cents[c] for c in range(k)])
 
 
+def umap_embedding(codes: torch.Tensor, dim: int, seed: int) -> torch.Tensor:
+    """float [N, d] -> [N, dim]: UMAP with N2D's settings, seeded (so a run repeats; umap-learn then fits on one
+    thread)."""
+    import umap
+
+    reducer = umap.UMAP(n_components=dim, n_neighbors=NEIGHBOURS, min_dist=0.0, random_state=seed, n_jobs=1)
+    return torch.as_tensor(reducer.fit_transform(codes.cpu().numpy()), device=codes.device).float()
+
+
+def placed(z: torch.Tensor, codes: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+    """New codes [B, d] -> [B, dim]: each at the mean embedding of its nearest fitted codes, where UMAP's transform
+    starts a new point."""
+    near = torch.cat([torch.cdist(c, codes).topk(NEIGHBOURS, largest=False).indices for c in z.split(1024)])
+    return emb[near].mean(1)
+
+
 class AutoencoderKMeans(Method):
     """Autoencoder codes clustered by K-means seeded with labeled class means; nearest-centroid classifier."""
 
@@ -44,6 +65,7 @@ class AutoencoderKMeans(Method):
         self.centroids: torch.Tensor | None = None  # [K, code_dim]
         self.mapping: torch.Tensor | None = None  # cluster -> class
         self.whitening: Whitening | None = None  # fitted on all codes at each K-means fit, with whiten
+        self.bank: tuple[torch.Tensor, torch.Tensor] | None = None  # with umap: the last fit's codes and embedding
 
     def extra_parameters(self):
         return list(self.ae.parameters())
@@ -58,17 +80,21 @@ class AutoencoderKMeans(Method):
 
         Every fit starts afresh from the class means, so only the last one decides the final evaluation; the
         earlier ones draw the curves. So K-means runs at the first epoch end, at the epoch end that crosses each
-        tenth of the run, and at the last epoch end (one epoch over 600 labeled images is 6 steps, and encoding
+        1/refits of the run, and at the last epoch end (one epoch over 600 labeled images is 6 steps, and encoding
         all 60,000 images each time would cost more than the training). Derived from the clock: nothing to
         checkpoint."""
-        every, epoch = max(clock.total_steps // REFITS, 1), clock.steps_per_epoch
+        epoch, refits = clock.steps_per_epoch, self.p["refits"]
         first, last = clock.step == epoch, clock.step + epoch > clock.total_steps
+        every = max(clock.total_steps // refits, 1) if refits else clock.total_steps + 1
         if not (first or last or clock.step // every != (clock.step - epoch) // every):
             return None
         codes = autoencoder_codes(self.ae, self.data)
         if self.p["whiten"]:
             self.whitening = Whitening.fit(codes, codes.shape[1])
             codes = self.whitening(codes)
+        if self.p["manifold"] == "umap":
+            emb = umap_embedding(codes, self.data.n_classes, self.seed)
+            self.bank, codes = (codes, emb), emb
         lab, k = self.data.labeled_idx, self.data.n_classes
         y = self.data.labels[lab]
         self.centroids, assign, inertia = fit_kmeans(codes, k, seeded_centroids(codes, codes[lab], y, k), self.seed)
@@ -96,7 +122,10 @@ class AutoencoderKMeans(Method):
         was = self.ae.training
         self.ae.eval()
         z = self.ae.encode(x).float()
-        d2 = torch.cdist(self.whitening(z) if self.whitening else z, self.centroids).pow(2)
+        z = self.whitening(z) if self.whitening else z
+        if self.bank is not None:
+            z = placed(z, *self.bank)
+        d2 = torch.cdist(z, self.centroids).pow(2)
         self.ae.train(was)
         logits = torch.full((len(x), k), float("-inf"), device=x.device)
         return logits.scatter_reduce(1, self.mapping.expand(len(x), -1), -d2, reduce="amax")
@@ -104,10 +133,11 @@ class AutoencoderKMeans(Method):
     def state_dict(self):
         w = self.whitening
         return {"ae": self.ae.state_dict(), "centroids": self.centroids, "mapping": self.mapping,
-                "whitening": None if w is None else (w.mean, w.proj)}
+                "whitening": None if w is None else (w.mean, w.proj), "bank": self.bank}
 
     def load_state_dict(self, state):
         self.ae.load_state_dict(state["ae"])
         self.centroids, self.mapping = state["centroids"], state["mapping"]
         w = state.get("whitening")  # absent from checkpoints written before whiten existed
         self.whitening = None if w is None else Whitening(*w)
+        self.bank = state.get("bank")
