@@ -80,8 +80,9 @@ def read_toml(path: Path) -> dict[str, Any]:
 def read_preset(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     """A preset's settings with `extends` followed. The preset it names (a name, or a .toml path relative to this
     file) is read first; if this preset names a method that has a [sweep.per_method.<method>] table there, that
-    table is laid on next (the settings a cell of that method gets in the parent's sweep); then this preset's own
-    tables, key by key (see `layer`). `description` is never inherited: it says what this preset is."""
+    table is laid on next (the settings a cell of that method gets in the parent's sweep) and leaves the inherited
+    [sweep]; then this preset's own tables, key by key (see `layer`). `description` is never inherited: it says
+    what this preset is."""
     raw = read_toml(path)
     parent = raw.pop("extends", None)
     if parent is None:
@@ -102,8 +103,10 @@ def read_preset(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     base.pop("description", None)
     method = _table(raw, "method").get("name", _table(base, "method").get("name"))
     own = _table(_table(_table(base, "sweep"), "per_method"), method) if isinstance(method, str) else {}
-    if own:
+    if own:  # laid under this preset's own settings, so it leaves the inherited sweep: those settings must win
         base = layer(base, {**own, "method": {**_table(own, "method"), "name": method}})
+        base["sweep"] = {**base["sweep"], "per_method": {m: t for m, t in base["sweep"]["per_method"].items()
+                                                          if m != method}}
     return layer(base, raw)
 
 

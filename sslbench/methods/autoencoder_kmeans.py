@@ -49,7 +49,8 @@ def umap_embedding(codes: torch.Tensor, dim: int, seed: int) -> torch.Tensor:
 def placed(z: torch.Tensor, codes: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
     """New codes [B, d] -> [B, dim]: each at the mean embedding of its nearest fitted codes, where UMAP's transform
     starts a new point."""
-    near = torch.cat([torch.cdist(c, codes).topk(NEIGHBOURS, largest=False).indices for c in z.split(1024)])
+    k = min(NEIGHBOURS, len(codes))
+    near = torch.cat([torch.cdist(c, codes).topk(k, largest=False).indices for c in z.split(1024)])
     return emb[near].mean(1)
 
 
