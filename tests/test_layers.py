@@ -151,7 +151,7 @@ def test_every_third_party_import_is_a_declared_dependency():
     extras = " ".join(r for k, v in project["optional-dependencies"].items() if k != "test" for r in v).lower()
     distribution = {"PIL": "pillow", "sklearn": "scikit-learn", "textual_plotext": "textual-plotext",
                     "tomli_w": "tomli-w"}
-    import_name = {"nvidia-ml-py": "pynvml"}
+    import_name = {"nvidia-ml-py": "pynvml", "umap-learn": "umap"}
     optional = {import_name.get(d, d) for d in re.findall(r"[a-z0-9_-]+(?=[\[<>=~!; ]|$)", extras)}  # extras
     missing = set()
     for f in PKG.rglob("*.py"):
