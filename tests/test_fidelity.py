@@ -180,6 +180,41 @@ def test_self_training_reinitialises_the_network_at_the_switch():
     assert all(not torch.equal(a, b) for a, b in zip(before, model.parameters()) if a.ndim > 1)
 
 
+def test_self_training_labels_the_pool_with_the_model_the_run_evaluates():
+    """Report 001's Model C labels the pool with the supervised model it reports. Where the run evaluates a weight
+    average (optim.ema), that average labels; before, the raw network did, whose accuracy no curve shows."""
+    _, data, _, model, st, batch = _setup("self_training", **{"method.teacher_epochs": 1})
+    torch.manual_seed(1)
+    average = build_model("fastnet", tuple(data.images.shape[1:]), data.n_classes)  # another network's weights
+    st.evaluated = lambda: average
+    pool = data.unlabeled_idx
+    with torch.no_grad():
+        raw, averaged = model.eval()(data.plain(pool)).argmax(1), average.eval()(data.plain(pool)).argmax(1)
+    model.train()
+    assert not torch.equal(raw, averaged)
+    st.losses(batch, Clock(0, 100, 10))
+    st.after_step(Clock(st.switch_steps(Clock(0, 100, 10), len(batch.x))[0], 100, 10))
+    assert torch.equal(st.table.labels[pool], averaged)
+
+
+def test_the_engine_points_a_methods_evaluated_model_at_its_weight_average(tmp_path):
+    from sslbench.engine import trainer
+    from sslbench.methods.common import Phase
+
+    cfg = config.load("quickstart", [("method.name", "self_training"), ("train.device", "cpu"), ("optim.ema", 0.99),
+                                     ("train.tta", True)])
+    r = trainer.setup(cfg, tmp_path, False, None)
+    assert r.ema is not None and r.method.evaluated() is r.ema.module and r.method.flip
+    trainer.record_phase(r, Phase("pseudo_labels", fresh_start=True), 0.0)  # a fresh network gets a new average
+    assert r.method.evaluated() is r.ema.module
+    r.events.close()
+    (tmp_path / "raw").mkdir()
+    none = trainer.setup(config.load("quickstart", [("method.name", "self_training"), ("train.device", "cpu"),
+                                                    ("optim.ema", 0.0)]), tmp_path / "raw", False, None)
+    assert none.method.evaluated() is none.model and not none.method.flip
+    none.events.close()
+
+
 def test_model_b_fits_kmeans_on_the_labeled_embeddings_only():
     from sslbench.methods.kmeans_pseudo import cluster_pseudo_labels
 

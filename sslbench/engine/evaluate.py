@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from sslbench.data import DeviceData
+from sslbench.methods.common import mirrored
 
 
 @torch.no_grad()
@@ -21,9 +22,7 @@ def evaluate(predict: Callable[[torch.Tensor], torch.Tensor], data: DeviceData, 
     top5 = torch.zeros((), dtype=torch.long, device=data.images.device)
     for idx in torch.arange(len(data.eval_labels), device=data.images.device).split(batch):
         x = data.plain(idx, data.eval_images)
-        logits = predict(x).float()
-        if flip and data.hflip:
-            logits = (logits + predict(x.flip(3)).float()) / 2
+        logits = mirrored(predict, x, flip and data.hflip)
         y = data.eval_labels[idx]
         loss_sum += F.cross_entropy(logits, y, reduction="sum")
         confusion += torch.bincount(y * k + logits.argmax(1), minlength=k * k)

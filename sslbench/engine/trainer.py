@@ -282,6 +282,8 @@ def setup(cfg: Config, run_dir: Path, resume: bool, listener: Callable[[dict], N
             method, opt, ema, gen, Sampler(data.labeled_idx, gen, cfg.train["shuffle"], one_set(cfg)),
             Sampler(data.unlabeled_idx, gen, cfg.train["shuffle"]), events, total,
             epoch_len, log_every=cfg.train["log_every"])
+    # what the method labels with is what the run evaluates: the current average (a fresh start replaces r.ema)
+    method.evaluated, method.flip = (lambda: r.ema.module if r.ema is not None else r.model), cfg.train["tta"]
     if state:
         _restore(r, state)
     info = {"device": describe(device), "amp": amp_enabled(cfg.train["amp"], device), "params": n_params(model),

@@ -21,7 +21,7 @@ from sslbench.data import Batch, DeviceData
 from sslbench.models import Classifier
 
 __all__ = ["EMA", "Clock", "Method", "Out", "Param", "Phase", "confidence_mask", "cross_entropy", "embed", "forward_views",
-           "frozen_batchnorm"]
+           "frozen_batchnorm", "mirrored", "predict"]
 
 
 @dataclass
@@ -84,6 +84,10 @@ class Method:
 
     def __init__(self, params: dict[str, Any], model: Classifier, data: DeviceData, seed: int = 0):
         self.p, self.model, self.data, self.seed = params, model, data, seed
+        # the network the engine evaluates and whether it averages in mirrors (train.tta): the engine points these
+        # at its weight average where the run keeps one; a method that labels images "with the model" uses them
+        self.evaluated: Callable[[], Classifier] = lambda: self.model
+        self.flip = False
 
     @classmethod
     def spec(cls) -> MethodSpec:
@@ -192,6 +196,25 @@ def embed(model: Classifier, data: DeviceData, idx: torch.Tensor, batch: int = 1
     out = [model.features(data.plain(chunk)).float() for chunk in idx.split(batch)]
     model.train(was_training)
     return torch.cat(out) if out else torch.empty(0, model.feature_dim, device=data.images.device)
+
+
+def mirrored(predict: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, flip: bool) -> torch.Tensor:
+    """float32 logits of x; with flip, the mean with those of each image's mirror (test-time augmentation; only
+    where a flip keeps the class)."""
+    logits = predict(x).float()
+    return (logits + predict(x.flip(3)).float()) / 2 if flip else logits
+
+
+@torch.no_grad()
+def predict(net: torch.nn.Module, data: DeviceData, idx: torch.Tensor, flip: bool = False,
+            batch: int = 1024) -> torch.Tensor:
+    """float32 logits [len(idx), K] of un-augmented training images, net in eval mode, as the engine evaluates
+    (with flip, each image's mirror averaged in where the dataset's flip keeps the class)."""
+    was_training = net.training
+    net.eval()
+    out = [mirrored(net, data.plain(chunk), flip and data.hflip) for chunk in idx.split(batch)]
+    net.train(was_training)
+    return torch.cat(out) if out else torch.empty(0, data.n_classes, device=data.images.device)
 
 
 class EMA:

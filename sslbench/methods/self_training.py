@@ -12,15 +12,17 @@ equally.
 The mixed set is drawn as a labeled batch plus an unlabeled batch, so the two terms are weighted by their
 shares of the mixed set, M/N and weight * (N - M)/N: in expectation the same loss as the report's per-image
 weighted batch mean over one shuffled set.
+
+The pool is labelled by the model the run evaluates and reports: its weight average where the run keeps one
+(optim.ema), each image's mirror averaged in where train.tta is on. The report kept neither, so there the two are
+one network.
 """
 
 from __future__ import annotations
 
-import torch
-
 from sslbench.data import Batch, batches_per_pass
-from sslbench.methods.common import (Clock, Method, Out, Phase, PseudoLabelTable, cross_entropy, embed,
-                                     forward_views, mixed_set_weights, reinitialise)
+from sslbench.methods.common import (Clock, Method, Out, Phase, PseudoLabelTable, cross_entropy, forward_views,
+                                     mixed_set_weights, predict, reinitialise)
 
 
 class SelfTraining(Method):
@@ -67,14 +69,14 @@ class SelfTraining(Method):
                    mixed_set_weights(batch, len(self.data.labeled_idx), self.kept, self.p["weight"]), pseudo, kept)
 
     def after_step(self, clock: Clock) -> Phase | None:
-        """At a stage boundary: label the pool with the current model, then start a fresh network."""
+        """At a stage boundary: label the pool with the model the run evaluates (the weight average where it keeps
+        one, with the mirror where train.tta), then start a fresh network."""
         if self.switch is None:
             self.switch = self.switch_steps(clock, self.batch)
         if self.round >= self.p["rounds"] or clock.step != self.switch[self.round]:
             return None
         pool = self.data.unlabeled_idx
-        with torch.no_grad():
-            conf, pred = self.model.head(embed(self.model, self.data, pool)).float().softmax(-1).max(1)
+        conf, pred = predict(self.evaluated(), self.data, pool, self.flip).softmax(-1).max(1)
         kept = conf >= self.p["tau"]
         self.table.labels.fill_(-1)
         self.table.labels[pool[kept]] = pred[kept]
