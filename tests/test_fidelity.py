@@ -115,6 +115,19 @@ def test_self_training_retrains_a_fresh_network_with_the_reports_weights(runs):
     assert s["final_top1"] > 0.6
 
 
+def test_self_trainings_supervised_model_is_evaluated_before_the_fresh_network_replaces_it(runs):
+    """The supervised stage's last evaluation is report 001's Model A at its end: the engine evaluates each network
+    as its stage ends, before the method labels with it and starts a fresh one. Before, an evaluation at the switch
+    came after the restart and showed an untrained network at chance, and with other steps the teacher's end went
+    unrecorded."""
+    for every, steps in ((100, [100, 150, 200, 300]), (150, [150, 300])):
+        _, evs = run(runs, "quickstart", method__name="self_training", train__steps=300, train__eval_every=every)
+        evals = [(e["step"], e["top1"]) for e in evs if e["kind"] == "eval"]
+        (phase,) = [e for e in evs if e["kind"] == "phase"]
+        assert phase["step"] == 150 and [step for step, _ in evals] == steps
+        assert dict(evals)[150] > 0.6  # the supervised model, not a freshly initialised one (chance is 0.1)
+
+
 def test_self_training_gives_each_fresh_network_its_own_schedule(runs):
     """The retrained network warms up and decays again, as a run of its own would; kept (fresh = false), the one
     network follows one schedule over the whole run."""

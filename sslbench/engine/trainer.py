@@ -328,6 +328,7 @@ def loop(r: Run, stop: process.StopFlag, started: float) -> str:
     seen = 0  # images since t_log: a checkpoint flushes the meter mid-interval, so the rate keeps its own count
     accumulate = cfg.optim["accumulate"] or r.epoch_len  # batches per optimiser step
     starts = sorted({0, *r.method.stages(r.clock, b), r.total})  # a fresh network gets a whole schedule of its own
+    ends = set(starts[1:-1])  # where a network's training ends and the method starts a fresh one
     while r.step < r.total:
         if stop.set:
             return "stopped"
@@ -348,6 +349,10 @@ def loop(r: Run, stop: process.StopFlag, started: float) -> str:
             if r.ema is not None:
                 r.ema.update(r.model)
         r.step += 1
+        if r.step in ends:  # the finished network's last evaluation, before the method labels with it and restarts
+            t_pause = time.time()
+            run_eval(r)
+            paused += time.time() - t_pause
         record_phase(r, r.method.after_step(r.clock), time.time())  # per step: no autocast context, no timing
         meter.add(out, r.hidden, batch.u_idx, batch.images_seen)
         seen += batch.images_seen
@@ -359,7 +364,7 @@ def loop(r: Run, stop: process.StopFlag, started: float) -> str:
         t_pause = time.time()
         if r.step % r.epoch_len == 0:
             run_phase(r, lambda: r.method.on_epoch_end(r.clock))
-        if r.step % cfg.train["eval_every"] == 0 or r.step == r.total:
+        if (r.step % cfg.train["eval_every"] == 0 or r.step == r.total) and r.last_eval != r.step:
             run_eval(r)
         if r.step % cfg.train["checkpoint_every"] == 0 or time.time() - t_ck > CHECKPOINT_SECONDS:
             write_batch(r, meter, images_per_s=None)

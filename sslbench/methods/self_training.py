@@ -15,7 +15,8 @@ weighted batch mean over one shuffled set.
 
 The pool is labelled by the model the run evaluates and reports: its weight average where the run keeps one
 (optim.ema), each image's mirror averaged in where train.tta is on. The report kept neither, so there the two are
-one network.
+one network. The engine evaluates each network as its stage ends, before the fresh one replaces it, so the curve
+shows the supervised model's final accuracy (the report's Model A) where the pool was labelled.
 """
 
 from __future__ import annotations
