@@ -142,6 +142,21 @@ def test_autoencoder_kmeans_whitens_the_codes_it_clusters_and_those_it_classifie
     assert restored.whitening is not None and torch.equal(restored.predict(x), fitted.predict(x))
 
 
+def test_whitening_and_kmeans_take_the_bf16_that_autocast_gives_them():
+    """The engine runs method hooks under bf16 autocast where the CPU supports it. There the whitened codes came
+    out bf16 and scikit-learn's K-means refused them (TypeError), so autoencoder_kmeans with whiten crashed on
+    such machines and on none other."""
+    from sslbench.methods.clustering import Whitening, fit_kmeans
+
+    f = torch.randn(200, 6) * torch.linspace(0.5, 5, 6)
+    w = Whitening.fit(f, 4)
+    with torch.autocast("cpu", torch.bfloat16):
+        z = w(f)
+    assert z.dtype == torch.float32 and torch.equal(z, w(f))
+    centroids, assign, _ = fit_kmeans(f.bfloat16(), 3, f[:3].bfloat16())
+    assert centroids.shape == (3, 6) and len(assign) == 200
+
+
 def test_autoencoder_kmeans_fits_at_the_last_epoch_and_skips_fits_nobody_reads(tmp_path):
     """K-means runs about `refits` times a run, always at the first and last epoch end; as every fit starts from the
     labeled class means, the final accuracy is that of a run which refits at every epoch end."""

@@ -107,8 +107,10 @@ class Whitening:
         return cls(mean, vh[:k].T / (s[:k] / math.sqrt(max(len(f) - 1, 1)) + 1e-5))
 
     def __call__(self, f: torch.Tensor) -> torch.Tensor:
-        """float [N, d] -> [N, k]."""
-        return (f.float() - self.mean) @ self.proj
+        """float [N, d] -> float32 [N, k], outside autocast: under the run's bf16 the product would come out bf16,
+        rounding the map, and scikit-learn's K-means takes no bf16."""
+        with torch.autocast(f.device.type, enabled=False):
+            return (f.float() - self.mean) @ self.proj
 
 
 def kmeans_pp(x: torch.Tensor, k: int, g: torch.Generator) -> torch.Tensor:
@@ -147,7 +149,7 @@ def fit_kmeans(x: torch.Tensor, k: int, init: torch.Tensor | None = None, seed: 
     from sklearn.cluster import KMeans
 
     km = KMeans(k, n_init=1 if init is not None else 3, random_state=seed,
-                init=init.cpu().numpy().astype(np.float64) if init is not None else "k-means++")
-    assign = km.fit_predict(x.cpu().numpy().astype(np.float64))
+                init=init.double().cpu().numpy() if init is not None else "k-means++")
+    assign = km.fit_predict(x.double().cpu().numpy())  # numpy has no bf16
     dev = x.device
     return torch.from_numpy(km.cluster_centers_).float().to(dev), torch.from_numpy(assign).long().to(dev), km.inertia_
