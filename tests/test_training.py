@@ -131,3 +131,14 @@ def test_images_per_s_counts_every_image_of_its_interval_when_checkpoints_flush_
     for prev, e in zip(rated, rated[1:]):
         naive = 20 * 64 / (e["t"] - prev["t"])  # the interval's images over its whole time, checkpoints included
         assert e["images_per_s"] >= 0.9 * naive, (e["images_per_s"], naive)  # checkpoints excluded: never below
+
+
+def test_auto_mixed_precision_is_on_for_a_cpu_only_with_native_bf16():
+    """oneDNN reports bf16 on plain AVX-512 too, where it is emulated. `auto` turned it on there, and fastnet and
+    airbench steps ran 2x and 3x slower than in fp32 (measured on such a CPU, 2026-12-06)."""
+    from sslbench.engine.device import amp_enabled
+
+    cpu = torch.device("cpu")
+    native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    assert amp_enabled("auto", cpu) == native
+    assert amp_enabled("bf16", cpu) and not amp_enabled("off", cpu)

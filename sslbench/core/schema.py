@@ -68,7 +68,8 @@ TRAIN = (
     Param("log_every", int, 10, "write a batch event every N steps (doubles as the run grows)", lo=1, hi=10**8),
     Param("checkpoint_every", int, 1000, "write a checkpoint every N steps (and at least every 30 s)", lo=1, hi=10**8),
     Param("device", str, "auto", "auto, cpu, cuda or cuda:N (an unavailable device is an error)"),
-    Param("amp", str, "auto", "mixed precision", choices=("auto", "bf16", "off")),
+    Param("amp", str, "auto", "bf16 autocast (auto: on CUDA with bf16 and on CPUs with native bf16, AVX512-BF16 or "
+          "AMX; off elsewhere, where emulated bf16 is slower than fp32)", choices=("auto", "bf16", "off")),
     Param("threads", int, 0, "CPU threads for torch (0: all cores)", lo=0, hi=1024),
     Param("seed", int, 0, "seed for the split, init, sampling and augmentation", lo=0, hi=SEED_MAX),
     Param("tta", bool, False, "evaluate on each test image and its mirror, averaging the logits (datasets "
