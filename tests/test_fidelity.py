@@ -128,6 +128,33 @@ def test_self_trainings_supervised_model_is_evaluated_before_the_fresh_network_r
         assert dict(evals)[150] > 0.6  # the supervised model, not a freshly initialised one (chance is 0.1)
 
 
+def test_self_trainings_labelling_is_timed_as_a_phase_not_as_training(runs, monkeypatch):
+    """The labelling at a stage switch is a phase: its event holds its duration, and the images/s of the steps
+    around it leave it out, as they leave out evaluations and epoch-end phases. Before, the phase event recorded
+    about 0 s and the labelling counted as training time. A pause is added to the real labelling so that the
+    check does not depend on this machine's speed."""
+    import time
+
+    from sslbench.methods.self_training import SelfTraining
+
+    labelled = SelfTraining.after_step
+
+    def slow(self, clock):
+        phase = labelled(self, clock)
+        if phase is not None:
+            time.sleep(0.5)
+        return phase
+
+    monkeypatch.setattr(SelfTraining, "after_step", slow)
+    _, evs = run(runs, "quickstart", method__name="self_training", train__steps=200, train__eval_every=200,
+                 train__log_every=1)
+    (phase,) = [e for e in evs if e["kind"] == "phase"]
+    assert phase["step"] == 100 and phase["seconds"] >= 0.5
+    rates = {e["step"]: e["images_per_s"] for e in evs if e["kind"] == "batch" and e["images_per_s"]}
+    typical = sorted(rates.values())[len(rates) // 2]
+    assert rates[100] > typical / 3, (rates[100], typical)  # one step's images over 0.5 s would be ~1/20 of it
+
+
 def test_self_training_gives_each_fresh_network_its_own_schedule(runs):
     """The retrained network warms up and decays again, as a run of its own would; kept (fresh = false), the one
     network follows one schedule over the whole run."""

@@ -353,7 +353,11 @@ def loop(r: Run, stop: process.StopFlag, started: float) -> str:
             t_pause = time.time()
             run_eval(r)
             paused += time.time() - t_pause
-        record_phase(r, r.method.after_step(r.clock), time.time())  # per step: no autocast context, no timing
+        t_hook = time.time()
+        phase = r.method.after_step(r.clock)  # per step (an EMA teacher's update counts as training); no autocast
+        if phase is not None:  # a stage switch (labelling the pool): timed as a phase, left out of images/s
+            record_phase(r, phase, t_hook)
+            paused += time.time() - t_hook
         meter.add(out, r.hidden, batch.u_idx, batch.images_seen)
         seen += batch.images_seen
 
