@@ -21,20 +21,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sslbench.core.scoring import map_clusters
 from sslbench.data.datasets import load
-from sslbench.methods.autoencoder_kmeans import seeded_centroids, umap_embedding
-from sslbench.methods.clustering import fit_kmeans
+from sslbench.methods.autoencoder_kmeans import seeded_kmeans, umap_embedding
 
 
 def recluster(codes: torch.Tensor, labeled: torch.Tensor, y: np.ndarray, seed: int) -> np.ndarray:
     """Class named for each code after UMAP (this seed) and seeded K-means, as the method fits them."""
     k = int(y.max()) + 1
-    emb = umap_embedding(codes, k, seed)
-    yl = torch.as_tensor(y[labeled.numpy()])
-    _, assign, _ = fit_kmeans(emb, k, seeded_centroids(emb, emb[labeled], yl, k), seed)
-    assign = assign.numpy()
-    return map_clusters(assign[labeled.numpy()], yl.numpy(), k, k)[assign]
+    _, assign, _, mapping = seeded_kmeans(umap_embedding(codes, k, seed), labeled, torch.as_tensor(y[labeled.numpy()]),
+                                          k, seed)
+    return mapping[assign].numpy()
 
 
 def main() -> None:

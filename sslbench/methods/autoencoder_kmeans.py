@@ -46,6 +46,18 @@ def umap_embedding(codes: torch.Tensor, dim: int, seed: int) -> torch.Tensor:
     return torch.as_tensor(reducer.fit_transform(codes.cpu().numpy()), device=codes.device).float()
 
 
+def seeded_kmeans(codes: torch.Tensor, lab: torch.Tensor, y: torch.Tensor, k: int, seed: int,
+                  mapping: str = "hungarian") -> tuple[torch.Tensor, torch.Tensor, float, torch.Tensor]:
+    """K-means on codes [N, d] started from the class means of the labeled codes (indices lab, classes y), its
+    clusters named by those images (`map_clusters`; "seed": cluster i started at class i's mean, so i is its class).
+    Returns centroids [k, d], each code's cluster [N], the inertia, and cluster -> class [k]."""
+    centroids, assign, inertia = fit_kmeans(codes, k, seeded_centroids(codes, codes[lab], y, k), seed)
+    if mapping == "seed":
+        return centroids, assign, inertia, torch.arange(k, device=codes.device)
+    named = map_clusters(assign[lab].cpu().numpy(), y.cpu().numpy(), k, k, mapping)
+    return centroids, assign, inertia, torch.as_tensor(named, device=codes.device)
+
+
 def placed(z: torch.Tensor, codes: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
     """New codes [B, d] -> [B, dim]: each at the mean embedding of its nearest fitted codes, where UMAP's transform
     starts a new point."""
@@ -98,12 +110,7 @@ class AutoencoderKMeans(Method):
             self.bank, codes = (codes, emb), emb
         lab, k = self.data.labeled_idx, self.data.n_classes
         y = self.data.labels[lab]
-        self.centroids, assign, inertia = fit_kmeans(codes, k, seeded_centroids(codes, codes[lab], y, k), self.seed)
-        if self.p["mapping"] == "seed":  # cluster i started at class i's mean: its index is its class
-            self.mapping = torch.arange(k, device=codes.device)
-        else:
-            mapping = map_clusters(assign[lab].cpu().numpy(), y.cpu().numpy(), k, k, self.p["mapping"])
-            self.mapping = torch.as_tensor(mapping, device=codes.device)
+        self.centroids, assign, inertia, self.mapping = seeded_kmeans(codes, lab, y, k, self.seed, self.p["mapping"])
         pool = self.data.unlabeled_idx
         return Phase("kmeans", {"inertia": float(inertia)}, pool, self.mapping[assign[pool]], labels=True)
 
