@@ -416,6 +416,16 @@ def test_deepcluster_whitens_splits_empty_clusters_and_restarts_its_head(runs):
     assert any(p in r.opt.state for p in r.model.parameters()), "the backbone's optimiser state must stay"
 
 
+def test_deepclusters_cluster_head_learns_on_the_view_it_is_given():
+    """`view` picks the unlabeled view the cluster head's loss is computed on; the assignments stay the plain
+    images' (fitted before training)."""
+    for view, other in (("weak", "u_strong"), ("strong", "u_weak")):
+        _, _, _, _, dc, batch = _setup("deepcluster", method__view=view, method__clusters=10)
+        dc.before_training(Clock(0, 1000, 100))
+        dc.losses(batch, Clock(0, 1000, 100))
+        assert f"u_{view}" in vars(batch) and other not in vars(batch)
+
+
 def test_report_001_network_is_as_written_and_augmentation_can_be_off():
     net = build_model("cnn001", (3, 32, 32), 10)
     assert sum(p.numel() for p in net.parameters()) == 32_122

@@ -136,7 +136,10 @@ SPECS: dict[str, MethodSpec] = {s.name: s for s in (
         Param("lambda_cluster", float, 1.0, "weight of the cluster-assignment loss", lo=0.0, hi=1e6),
         Param("lloyd_steps", int, 10, "Lloyd iterations per refit (on the device)", lo=1, hi=100),
         Param("pca_dim", int, 256, "features are PCA-whitened to this many dimensions (at most the feature "
-              "size) and L2-normalised before clustering", lo=2, hi=4096))),
+              "size) and L2-normalised before clustering", lo=2, hi=4096),
+        Param("view", str, "weak", "which view of the unlabeled images the cluster head learns the assignments "
+              "on (they are always computed on plain images): weak, the paper's crops and flips, or strong",
+              choices=("weak", "strong")))),
     MethodSpec("ssl_gan", "K+1-class discriminator as classifier, generator trained by feature matching.", (
         Param("z_dim", int, 100, "generator noise size", lo=1, hi=4096),
         Param("lambda_unsup", float, 1.0, "weight of the real-vs-fake discriminator loss", lo=0.0, hi=1e6),

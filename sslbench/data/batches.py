@@ -174,6 +174,10 @@ class Batch:
         self.images_seen += len(self.u_idx)
         return self.data.plain(self.u_idx)
 
+    def u_view(self, name: str) -> torch.Tensor:
+        """The unlabeled images' view named by a method's `view` parameter: "plain", "weak" or "strong"."""
+        return {"plain": lambda: self.u_plain, "weak": lambda: self.u_weak, "strong": lambda: self.u_strong}[name]()
+
     @property
     def has_unlabeled(self) -> bool:
         """False when the unlabeled pool is empty (M = N) or mu = 0."""

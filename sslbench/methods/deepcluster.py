@@ -5,7 +5,8 @@ head at the same time (joint fine-tuning).
 As in the authors' code: features are PCA-whitened and L2-normalised before clustering, an empty cluster is
 re-split from a non-empty one, images count as if sampled uniformly over clusters (each assignment's loss is
 weighted by N / (K |cluster|), the expectation of their uniform sampler), and after every re-clustering the
-cluster head starts afresh, its optimiser state too.
+cluster head starts afresh, its optimiser state too. Assignments come from plain images; the cluster head learns
+them on a weak view (the paper's crops and flips) or, with view = strong, on RandAugment's (not in the paper).
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ class DeepCluster(Method):
 
     def losses(self, batch: Batch, clock: Clock) -> Out:
         """supervised + lambda_cluster * cluster-balanced CE(cluster head, K-means assignment)."""
-        (_, lx), (fu, _) = forward_views(self.model, [batch.x, batch.u_weak])
+        (_, lx), (fu, _) = forward_views(self.model, [batch.x, batch.u_view(self.p["view"])])
         target = self.table.labels[batch.u_idx].clamp_min(0)
         ce = F.cross_entropy(self.cluster_head(fu).float(), target, reduction="none")
         loss_c = (self.weights[target] * ce).mean() if len(ce) else fu.sum() * 0.0

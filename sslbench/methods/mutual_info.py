@@ -27,8 +27,7 @@ class MutualInfo(Method):
 
     def losses(self, batch: Batch, clock: Clock) -> Out:
         """supervised - lambda_mi * I(x; y)."""
-        u = {"plain": lambda: batch.u_plain, "weak": lambda: batch.u_weak, "strong": lambda: batch.u_strong}
-        views = [batch.x, u[self.p["view"]]()] if batch.has_unlabeled else [batch.x]
+        views = [batch.x, batch.u_view(self.p["view"])] if batch.has_unlabeled else [batch.x]
         out = forward_views(self.model, views)
         lx = out[0][1]
         if len(out) > 1:
