@@ -142,17 +142,17 @@ def test_self_trainings_labelling_is_timed_as_a_phase_not_as_training(runs, monk
     def slow(self, clock):
         phase = labelled(self, clock)
         if phase is not None:
-            time.sleep(0.5)
+            time.sleep(1.0)
         return phase
 
     monkeypatch.setattr(SelfTraining, "after_step", slow)
     _, evs = run(runs, "quickstart", method__name="self_training", train__steps=200, train__eval_every=200,
                  train__log_every=1)
     (phase,) = [e for e in evs if e["kind"] == "phase"]
-    assert phase["step"] == 100 and phase["seconds"] >= 0.5
+    assert phase["step"] == 100 and phase["seconds"] >= 1.0
     rates = {e["step"]: e["images_per_s"] for e in evs if e["kind"] == "batch" and e["images_per_s"]}
     typical = sorted(rates.values())[len(rates) // 2]
-    assert rates[100] > typical / 3, (rates[100], typical)  # one step's images over 0.5 s would be ~1/20 of it
+    assert rates[100] > typical / 10, (rates[100], typical)  # one step's images over 1 s: ~1/100 of it
 
 
 def test_self_training_gives_each_fresh_network_its_own_schedule(runs):
