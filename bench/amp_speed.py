@@ -1,5 +1,6 @@
-"""Is bf16 autocast faster than fp32 on this CPU? Forward + backward + SGD step of fastnet (MNIST shape) and airbench
-(CIFAR-10 shape), channels_last, on random tensors, alternating fp32 and bf16 windows.
+"""Is bf16 autocast faster than fp32 on this CPU? throughput.py's bare step (forward + backward + the trainer's
+optimiser, channels_last, random tensors) of fastnet (MNIST shape) and airbench (CIFAR-10 shape), fp32 and bf16
+in turn.
 
     python bench/amp_speed.py [--threads 2] [--steps 10] [--repeats 2]
 
@@ -10,29 +11,20 @@ and the images/s of each precision, so the choice can be checked on a new machin
 from __future__ import annotations
 
 import argparse
-import time
+import statistics
 
 import torch
-import torch.nn.functional as F
+from throughput import LOG_EVERY, Bare  # bench/ is on the path when this runs as a script
 
 from sslbench.engine.device import amp_enabled, tune_cpu
-from sslbench.models import build_model
 
 NETS = (("fastnet", (1, 28, 28), 16, 320), ("airbench", (3, 32, 32), 0, 256))  # name, image shape, width, batch
 
 
-def images_per_s(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, bf16: bool, steps: int) -> float:
-    """Training steps at one precision after three warm-up steps."""
-    opt = torch.optim.SGD(net.parameters(), lr=0.01)
-    for i in range(steps + 3):
-        if i == 3:
-            t = time.time()
-        with torch.autocast("cpu", torch.bfloat16, enabled=bf16):
-            loss = F.cross_entropy(net(x).float(), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return steps * len(x) / (time.time() - t)
+def images_per_s(bare: Bare, steps: int) -> float:
+    """Median images/s over windows of LOG_EVERY training steps, after one window of warm-up."""
+    bare.window()
+    return statistics.median(bare.window() for _ in range(max(steps // LOG_EVERY, 1)))
 
 
 def main() -> None:
@@ -46,13 +38,11 @@ def main() -> None:
           f"{torch.cpu._is_avx512_bf16_supported()}, AMX: {torch.cpu._is_amx_tile_supported()}, "
           f"amp auto: {amp_enabled('auto', torch.device('cpu'))}")
     for name, shape, width, b in NETS:
-        net = build_model(name, shape, 10, width).to(memory_format=torch.channels_last)
-        x = torch.randn(b, *shape).to(memory_format=torch.channels_last)
-        y = torch.randint(0, 10, (b,))
+        nets = {bf16: Bare(name, width, shape, b, a.steps, torch.device("cpu"), amp=bf16) for bf16 in (False, True)}
         rates = {False: [], True: []}
         for _ in range(a.repeats):
-            for bf16 in (False, True):
-                rates[bf16].append(images_per_s(net, x, y, bf16, a.steps))
+            for bf16, bare in nets.items():
+                rates[bf16].append(images_per_s(bare, a.steps))
         fp32, bf16 = max(rates[False]), max(rates[True])
         print(f"{name}, batch {b}: fp32 {fp32:.0f} images/s, bf16 {bf16:.0f} images/s, bf16 / fp32 {bf16 / fp32:.2f}")
 

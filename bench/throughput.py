@@ -35,15 +35,17 @@ WARMUP = 2  # windows dropped at the start of each run (allocator and caches war
 
 class Bare:
     """Forward+backward+optimiser step on random tensors of batch n: channels_last, bf16 autocast where the trainer
-    would use it (train.amp = "auto"), and the trainer's own optimiser (make_optimizer on the default optim
+    would use it (train.amp = "auto"; `amp` forces it on or off), and the trainer's own optimiser (make_optimizer on the default optim
     settings), so the ratio measures what the loop adds and nothing else."""
 
-    def __init__(self, model_name: str, width: int, shape: tuple, n: int, steps: int, device: torch.device):
+    def __init__(self, model_name: str, width: int, shape: tuple, n: int, steps: int, device: torch.device,
+                 amp: bool | None = None):
         self.m = build_model(model_name, shape, 10, width).to(device, memory_format=torch.channels_last)
         self.opt = make_optimizer(config.resolve({"train": {"steps": steps}}).optim, self.m)
         self.x = torch.randn(n, *shape, device=device).contiguous(memory_format=torch.channels_last)
         self.y = torch.randint(0, 10, (n,), device=device)
-        self.amp, self.device, self.n = amp_enabled("auto", device), device, n
+        self.amp = amp_enabled("auto", device) if amp is None else amp
+        self.device, self.n = device, n
 
     def window(self) -> float:
         """Images/s over LOG_EVERY steps."""
