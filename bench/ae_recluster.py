@@ -2,6 +2,11 @@
 or the UMAP draw's?
 
     python bench/ae_recluster.py RUN_DIR [RUN_DIR ...] --data-dir ../shared/data [--umap-seeds 1,2,3,4]
+    python bench/ae_recluster.py RUN_DIR [RUN_DIR ...] --test      # the saved model, today's classifier
+
+With --test it only scores each run's saved final state on its evaluation split with the method's classifier as
+the code stands now, through the engine's own `evaluate` (training never calls the classifier, so a finished run
+rescored after a classifier change gives what the same run would end at under the new code).
 
 The checkpoint holds the codes of the last fit (the method's bank) and the labeled indices. For each UMAP seed this
 fits UMAP again on those codes with the method's own settings, runs its K-means seeded with the labeled class
@@ -21,7 +26,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from sslbench.core import config
+from sslbench.data import prepare
 from sslbench.data.datasets import load
+from sslbench.engine.evaluate import evaluate
+from sslbench.methods import get_method
 from sslbench.methods.autoencoder_kmeans import seeded_kmeans, umap_embedding
 
 
@@ -33,12 +42,29 @@ def recluster(codes: torch.Tensor, labeled: torch.Tensor, y: np.ndarray, seed: i
     return mapping[assign].numpy()
 
 
+def rescore(run: Path) -> float:
+    """Top-1 of the run's saved state on its evaluation split, classified as the method now classifies."""
+    cfg = config.load_run_config(run, [("train.device", "cpu")])
+    data, _ = prepare(cfg, torch.device("cpu"))
+    method = get_method(cfg.method["name"])({k: v for k, v in cfg.method.items() if k != "name"}, None, data,
+                                            cfg.train["seed"])
+    method.load_state_dict(torch.load(run / "checkpoint.pt", weights_only=True)["method"])
+    return evaluate(method.predict, data)["top1"]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("runs", type=Path, nargs="+")
-    ap.add_argument("--data-dir", type=Path, required=True)
+    ap.add_argument("--data-dir", type=Path)
     ap.add_argument("--umap-seeds", default="1,2,3,4")
+    ap.add_argument("--test", action="store_true", help="only rescore each run's saved state on its eval split")
     a = ap.parse_args()
+    if a.test:
+        for run in a.runs:
+            print(f"{run.name}: {100 * rescore(run):.2f}% top-1", flush=True)
+        return
+    if a.data_dir is None:
+        ap.error("--data-dir is required without --test")
     for run in a.runs:
         cfg = tomllib.loads((run / "config.toml").read_text())
         state = torch.load(run / "checkpoint.pt", weights_only=True)

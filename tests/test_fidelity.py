@@ -426,6 +426,22 @@ def test_deepclusters_cluster_head_learns_on_the_view_it_is_given():
         assert f"u_{view}" in vars(batch) and other not in vars(batch)
 
 
+def test_a_denoising_autoencoder_rebuilds_the_plain_image_from_the_strong_view():
+    """ae_input = strong: the encoder sees the unlabeled images' strong views and is scored against the
+    un-augmented images; the default encodes and rebuilds one view (report 002's autoencoder)."""
+    from sslbench.methods.embeddings import reconstruction_loss
+
+    _, _, _, _, ae, batch = _setup("autoencoder_kmeans", method__ae_input="strong")
+    loss = ae.losses(batch, Clock(0, 1000, 100)).loss["reconstruction"]
+    seen, clean = torch.cat([batch.x, batch.u_strong]), torch.cat([batch.x, batch.u_plain])
+    assert torch.allclose(loss, reconstruction_loss(ae.ae, seen, clean))
+    assert not torch.allclose(loss, reconstruction_loss(ae.ae, seen))  # not an autoencoder of the strong view
+    _, _, _, _, ae, batch = _setup("autoencoder_kmeans")
+    loss = ae.losses(batch, Clock(0, 1000, 100)).loss["reconstruction"]
+    assert torch.allclose(loss, reconstruction_loss(ae.ae, torch.cat([batch.x, batch.u_weak])))
+    assert "u_strong" not in vars(batch)
+
+
 def test_report_001_network_is_as_written_and_augmentation_can_be_off():
     net = build_model("cnn001", (3, 32, 32), 10)
     assert sum(p.numel() for p in net.parameters()) == 32_122

@@ -173,9 +173,27 @@ def test_autoencoder_kmeans_fits_at_the_last_epoch_and_skips_fits_nobody_reads(t
     assert [e["step"] for e in evs if e["kind"] == "phase"] == [epoch, 300 // epoch * epoch]
 
 
+def test_a_new_image_joins_the_cluster_of_most_of_its_nearest_fitted_codes():
+    """With UMAP there is no map for a new code: it takes the cluster most of its nearest fitted codes were
+    assigned to. Placed at the mean embedding of its 20 nearest (the old way) it landed between two clusters and
+    took a third centroid's class, one none of its neighbours has."""
+    from test_fidelity import _setup
+
+    _, data, _, _, m, _ = _setup("autoencoder_kmeans", method__manifold="umap")
+    z = m.ae.eval().encode(data.plain(torch.arange(1), data.images))
+    codes = z + 1e-3 * torch.arange(1, 21.0)[:, None]  # its fitted neighbours, nearest first
+    a, b, c = [1.0, 0], [-1.0, 0], [0.0, 0]
+    m.centroids, m.mapping = torch.tensor([b, a, c]), torch.tensor([7, 4, 9])  # cluster 1 is named 4, 2 is 9
+    m.bank = (codes, torch.tensor([a, a, a, b, b] + [a] * 6 + [b] * 9))  # 20 around -0.1: nearest centroid 2
+    x = data.plain(torch.arange(1), data.images)
+    assert m.predict(x).argmax(1).item() == 4  # three of its five nearest sit in cluster 1
+    m.bank = (codes, torch.tensor([c, c, a, a, b] + [a] * 15))  # 2-2-1 among the five
+    assert m.predict(x).argmax(1).item() == 9  # a tie goes to the nearer codes
+
+
 def test_autoencoder_kmeans_on_a_umap_embedding_learns_and_survives_a_checkpoint(tmp_path):
-    """manifold = umap (N2D): K-means on a UMAP embedding of the codes; test images are placed among the fitted
-    codes, which the checkpoint keeps as tensors (it loads with weights_only)."""
+    """manifold = umap (N2D): K-means on a UMAP embedding of the codes; test images are classified by their
+    nearest fitted codes, which the checkpoint keeps as tensors (it loads with weights_only)."""
     from sslbench.methods.common import Clock
     from test_fidelity import _setup
 

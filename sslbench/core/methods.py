@@ -119,6 +119,9 @@ SPECS: dict[str, MethodSpec] = {s.name: s for s in (
         Param("code_dim", int, 32, "autoencoder code size", lo=2, hi=4096),
         Param("ae_on", str, "all", "images the autoencoder trains on: all, or the labeled ones only (report 002)",
               choices=("all", "labeled")),
+        Param("ae_input", str, "same", "what the encoder sees of an unlabeled image: the view it reconstructs "
+              "(same: the weak view, report 002), or its strong view, reconstructing the un-augmented image (a "
+              "denoising autoencoder, Vincent et al. 2008; not in report 002)", choices=("same", "strong")),
         Param("mapping", str, "hungarian", "cluster -> class: one-to-one (hungarian), majority vote, or seed: "
               "cluster i is the class whose labeled mean seeded it (report 002)",
               choices=("hungarian", "majority", "seed")),

@@ -5,9 +5,9 @@ class of its nearest centroid (the report behind it got 53-60% on MNIST). With w
 before K-means and before the nearest-centroid test (not in the report; bench/ae_codes.py measures why).
 
 With manifold = umap (N2D, McConville et al. 2020; not in the report), K-means runs on a UMAP embedding of the
-codes, one dimension a class, 20 neighbours, min_dist 0. A test image is placed where UMAP's transform starts a
-new point, at the mean embedding of its 20 nearest training codes, and takes its nearest centroid's class; the
-codes and embedding of the last fit are kept as tensors, so a checkpoint holds them."""
+codes, one dimension a class, 20 neighbours, min_dist 0. UMAP has no map for a new image, so a test image joins the
+cluster most of its 5 nearest training codes were assigned to (where UMAP's transform would settle it); the codes
+and embedding of the last fit are kept as tensors, so a checkpoint holds them."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ from sslbench.methods.common import Clock, Method, Out, Phase
 from sslbench.methods.embeddings import autoencoder_codes, reconstruction_loss
 from sslbench.models.autoencoder import ConvAutoencoder
 
-NEIGHBOURS = 20  # UMAP's neighbourhood (N2D's), and the training codes a test image is placed among
+NEIGHBOURS = 20  # UMAP's neighbourhood (N2D's)
+VOTERS = 5  # the fitted codes nearest a new image that vote on its cluster
 
 
 def seeded_centroids(codes: torch.Tensor, lab_codes: torch.Tensor, y: torch.Tensor, k: int) -> torch.Tensor:
@@ -58,12 +59,13 @@ def seeded_kmeans(codes: torch.Tensor, lab: torch.Tensor, y: torch.Tensor, k: in
     return centroids, assign, inertia, torch.as_tensor(named, device=codes.device)
 
 
-def placed(z: torch.Tensor, codes: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
-    """New codes [B, d] -> [B, dim]: each at the mean embedding of its nearest fitted codes, where UMAP's transform
-    starts a new point."""
-    k = min(NEIGHBOURS, len(codes))
-    near = torch.cat([torch.cdist(c, codes).topk(k, largest=False).indices for c in z.split(1024)])
-    return emb[near].mean(1)
+def votes(z: torch.Tensor, codes: torch.Tensor, clusters: torch.Tensor, k: int) -> torch.Tensor:
+    """New codes [B, d] -> [B, k] votes: each of a code's VOTERS nearest fitted codes votes for its cluster, a nearer
+    one a little more (so a tie goes to the nearer)."""
+    n = min(VOTERS, len(codes))
+    near = torch.cat([torch.cdist(c, codes).topk(n, largest=False).indices for c in z.split(1024)])
+    weight = 1 - 1e-3 * torch.arange(n, device=z.device, dtype=torch.float32)
+    return torch.zeros(len(z), k, device=z.device).scatter_add_(1, clusters[near], weight.expand(len(z), -1))
 
 
 class AutoencoderKMeans(Method):
@@ -84,9 +86,15 @@ class AutoencoderKMeans(Method):
         return list(self.ae.parameters())
 
     def losses(self, batch: Batch, clock: Clock) -> Out:
-        """Reconstruction error on labeled and unlabeled images alike (labeled only with ae_on = labeled)."""
-        x = torch.cat([batch.x, batch.u_weak]) if batch.has_unlabeled and self.p["ae_on"] == "all" else batch.x
-        return Out({"reconstruction": reconstruction_loss(self.ae, x)}, {"reconstruction": 1.0})
+        """Reconstruction error on labeled and unlabeled images alike (labeled only with ae_on = labeled); with
+        ae_input = strong, the unlabeled images' strong views are encoded and their un-augmented images rebuilt."""
+        if not (batch.has_unlabeled and self.p["ae_on"] == "all"):
+            return Out({"reconstruction": reconstruction_loss(self.ae, batch.x)}, {"reconstruction": 1.0})
+        if self.p["ae_input"] == "strong":
+            seen, target = torch.cat([batch.x, batch.u_strong]), torch.cat([batch.x, batch.u_plain])
+        else:
+            seen = target = torch.cat([batch.x, batch.u_weak])
+        return Out({"reconstruction": reconstruction_loss(self.ae, seen, target)}, {"reconstruction": 1.0})
 
     def on_epoch_end(self, clock: Clock) -> Phase | None:
         """Refit K-means on all codes from the labeled class means; rename clusters by labeled images.
@@ -131,11 +139,13 @@ class AutoencoderKMeans(Method):
         self.ae.eval()
         z = self.ae.encode(x).float()
         z = self.whitening(z) if self.whitening else z
-        if self.bank is not None:
-            z = placed(z, *self.bank)
-        d2 = torch.cdist(z, self.centroids).pow(2)
         self.ae.train(was)
         logits = torch.full((len(x), k), float("-inf"), device=x.device)
+        if self.bank is not None:  # UMAP cannot embed a new code: its nearest fitted codes vote on its cluster
+            codes, emb = self.bank
+            share = votes(z, codes, torch.cdist(emb, self.centroids).argmin(1), k) / VOTERS
+            return logits.scatter_reduce(1, self.mapping.expand(len(x), -1), share.clamp_min(1e-6).log(), "amax")
+        d2 = torch.cdist(z, self.centroids).pow(2)
         return logits.scatter_reduce(1, self.mapping.expand(len(x), -1), -d2, reduce="amax")
 
     def state_dict(self):

@@ -36,9 +36,10 @@ def autoencoder_codes(ae: ConvAutoencoder, data: DeviceData, idx: torch.Tensor |
     return out
 
 
-def reconstruction_loss(ae: ConvAutoencoder, x: torch.Tensor) -> torch.Tensor:
-    """Mean squared reconstruction error."""
-    return (ae(x).float() - x.float()).pow(2).mean()
+def reconstruction_loss(ae: ConvAutoencoder, x: torch.Tensor, target: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean squared error of the reconstruction of x against target (x itself unless given: a denoising
+    autoencoder's target is the clean image)."""
+    return (ae(x).float() - (x if target is None else target).float()).pow(2).mean()
 
 
 @torch.no_grad()
