@@ -6,8 +6,8 @@ before K-means and before the nearest-centroid test (not in the report; bench/ae
 
 With manifold = umap (N2D, McConville et al. 2020; not in the report), K-means runs on a UMAP embedding of the
 codes, one dimension a class, 20 neighbours, min_dist 0. UMAP has no map for a new image, so a test image joins the
-cluster most of its 5 nearest training codes were assigned to (where UMAP's transform would settle it); the codes
-and embedding of the last fit are kept as tensors, so a checkpoint holds them."""
+cluster most of its 5 nearest training codes were assigned to; the codes and embedding of the last fit are kept as
+tensors, so a checkpoint holds them."""
 
 from __future__ import annotations
 
@@ -143,7 +143,7 @@ class AutoencoderKMeans(Method):
         logits = torch.full((len(x), k), float("-inf"), device=x.device)
         if self.bank is not None:  # UMAP cannot embed a new code: its nearest fitted codes vote on its cluster
             codes, emb = self.bank
-            share = votes(z, codes, torch.cdist(emb, self.centroids).argmin(1), k) / VOTERS
+            share = votes(z, codes, torch.cdist(emb, self.centroids).argmin(1), len(self.centroids)) / VOTERS
             return logits.scatter_reduce(1, self.mapping.expand(len(x), -1), share.clamp_min(1e-6).log(), "amax")
         d2 = torch.cdist(z, self.centroids).pow(2)
         return logits.scatter_reduce(1, self.mapping.expand(len(x), -1), -d2, reduce="amax")
