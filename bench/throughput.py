@@ -35,8 +35,8 @@ WARMUP = 2  # windows dropped at the start of each run (allocator and caches war
 
 class Bare:
     """Forward+backward+optimiser step on random tensors of batch n: channels_last, bf16 autocast where the trainer
-    would use it (train.amp = "auto"; `amp` forces it on or off), and the trainer's own optimiser (make_optimizer on the default optim
-    settings), so the ratio measures what the loop adds and nothing else."""
+    would use it (train.amp = "auto"; `amp` forces it on or off), and the trainer's own optimiser (make_optimizer on
+    the default optim settings), so the ratio measures what the loop adds and nothing else."""
 
     def __init__(self, model_name: str, width: int, shape: tuple, n: int, steps: int, device: torch.device,
                  amp: bool | None = None):
