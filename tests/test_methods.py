@@ -173,6 +173,35 @@ def test_autoencoder_kmeans_fits_at_the_last_epoch_and_skips_fits_nobody_reads(t
     assert [e["step"] for e in evs if e["kind"] == "phase"] == [epoch, 300 // epoch * epoch]
 
 
+def test_autoencoder_kmeans_network_learns_the_clusters_classes_and_classifies_past_them(tmp_path):
+    """classifier = network: the autoencoder trains until the last network_share of the steps, K-means fits once
+    more there and the network, fresh, learns the labeled images and the clusters' classes; it then classifies the
+    test images better than the clusters named the training images."""
+    s, evs = run(tmp_path, "quickstart", method__name="autoencoder_kmeans", method__classifier="network",
+                 method__network_share=0.2, train__steps=300, train__eval_every=300)
+    phases = [e for e in evs if e["kind"] == "phase"]
+    switch = phases[-1]
+    assert switch["step"] == 240 and switch["fresh_start"] and not any(p["fresh_start"] for p in phases[:-1])
+    terms = [(e["step"], set(e["loss"])) for e in evs if e["kind"] == "batch"]
+    assert all(t == {"reconstruction"} for step, t in terms if step <= 240)
+    assert all(t == {"supervised", "pseudo"} for step, t in terms if step > 240) and terms[-1][0] == 300
+    assert s["final_top1"] > max(0.8, switch["pl_acc"]), (s["final_top1"], switch["pl_acc"])
+
+
+def test_autoencoder_kmeans_network_stage_survives_a_checkpoint():
+    from sslbench.methods.common import Clock
+    from test_fidelity import _setup
+
+    _, data, _, model, m, _ = _setup("autoencoder_kmeans", method__classifier="network", method__network_share=0.2)
+    assert m.after_step(Clock(79, 100, 10)) is None and m.classify(model) == m.predict
+    phase = m.after_step(Clock(80, 100, 10))  # the switch: the last fit, every unlabeled image gets its class
+    assert phase.fresh_start and m.classify(model) is model and m.on_epoch_end(Clock(90, 100, 10)) is None
+    assert torch.equal(m.table.labels[data.unlabeled_idx], phase.assign)
+    _, _, _, _, restored, _ = _setup("autoencoder_kmeans", method__classifier="network")
+    restored.load_state_dict(m.state_dict())
+    assert restored.network_on and torch.equal(restored.table.labels, m.table.labels)
+
+
 def test_a_new_image_joins_the_cluster_of_most_of_its_nearest_fitted_codes():
     """With UMAP there is no map for a new code: it takes the cluster most of its nearest fitted codes were
     assigned to. Placed at the mean embedding of its 20 nearest (the old way) it landed between two clusters and

@@ -115,7 +115,7 @@ SPECS: dict[str, MethodSpec] = {s.name: s for s in (
               "batch `weight`; mixed: report 001's one mixed set, where each batch weighs its share of it (M/N and "
               "weight x (N - M)/N)", choices=("per_step", "mixed"))), one_set=True),
     MethodSpec("autoencoder_kmeans", "Autoencoder codes clustered by K-means seeded with labeled class means; "
-               "nearest-centroid classifier.", (
+               "nearest-centroid classifier, or a network trained on the clusters' classes.", (
         Param("code_dim", int, 32, "autoencoder code size", lo=2, hi=4096),
         Param("ae_on", str, "all", "images the autoencoder trains on: all, or the labeled ones only (report 002)",
               choices=("all", "labeled")),
@@ -131,8 +131,17 @@ SPECS: dict[str, MethodSpec] = {s.name: s for s in (
               "(umap, as N2D: one dimension a class, 20 neighbours; needs the umap extra); not in report 002",
               choices=("none", "umap")),
         Param("refits", int, 10, "K-means fits spread over the run, besides the first and the last (each encodes "
-              "every image; with umap each also fits UMAP, about 2-4 min on 60,000 codes on a 2-core CPU)",
-              lo=0, hi=10000))),
+              "every image; with umap each also fits UMAP, about 2-4 min on 60,000 codes on a 2-core CPU; with "
+              "classifier = network the last fit is where the network starts)",
+              lo=0, hi=10000),
+        Param("classifier", str, "centroid", "what classifies a test image: the nearest centroid (report 002; with "
+              "umap, the cluster of its 5 nearest training codes), or network: the run's network, trained in the "
+              "run's last network_share of steps on the labeled images and the unlabeled ones under their clusters' "
+              "classes (not in report 002)", choices=("centroid", "network")),
+        Param("network_share", float, 0.2, "with classifier = network: the share of the run's steps, at its end, in "
+              "which the network trains (the autoencoder trains in the rest)", lo=0.01, hi=0.99),
+        Param("view", str, "strong", "with classifier = network: the view of the unlabeled images the network learns "
+              "their clusters' classes on", choices=("plain", "weak", "strong")))),
     MethodSpec("deepcluster", "DeepCluster: K-means assignments as targets for a cluster head, plus labeled "
                "cross-entropy.", (
         Param("clusters", int, 50, "number of K-means clusters (may exceed the number of classes)", lo=2, hi=10000),
