@@ -45,6 +45,9 @@ def recluster(codes: torch.Tensor, labeled: torch.Tensor, y: np.ndarray, seed: i
 def rescore(run: Path) -> float:
     """Top-1 of the run's saved state on its evaluation split, classified as the method now classifies."""
     cfg = config.load_run_config(run, [("train.device", "cpu")])
+    if cfg.method.get("classifier") == "network":
+        raise SystemExit(f"error: {run.name}: its network classifies (classifier = network); its own final "
+                         "evaluation is the score")
     data, _ = prepare(cfg, torch.device("cpu"))
     method = get_method(cfg.method["name"])({k: v for k, v in cfg.method.items() if k != "name"}, None, data,
                                             cfg.train["seed"])
