@@ -25,7 +25,7 @@ import torch
 from sslbench.data import Batch
 from sslbench.core.scoring import map_clusters
 from sslbench.methods.clustering import Whitening, fit_kmeans
-from sslbench.methods.common import Clock, Method, Out, Phase, PseudoLabelTable, cross_entropy, forward_views
+from sslbench.methods.common import Clock, Method, Out, Phase, PseudoLabelTable, cross_entropy
 from sslbench.methods.embeddings import autoencoder_codes, reconstruction_loss
 from sslbench.models.autoencoder import ConvAutoencoder
 
@@ -114,10 +114,7 @@ class AutoencoderKMeans(Method):
         if self.network_on:
             if not batch.has_unlabeled:
                 return Out({"supervised": cross_entropy(self.model(batch.x), batch.y)}, {"supervised": 1.0})
-            (_, lx), (_, lu) = forward_views(self.model, [batch.x, batch.u_view(self.p["view"])])
-            loss_u, pseudo, kept = self.table.loss(lu, batch.u_idx)
-            return Out({"supervised": cross_entropy(lx, batch.y), "pseudo": loss_u},
-                       {"supervised": 1.0, "pseudo": 1.0}, pseudo, kept)
+            return self.table.losses(self.model, batch, {"supervised": 1.0, "pseudo": 1.0}, self.p["view"])
         if not (batch.has_unlabeled and self.p["ae_on"] == "all"):
             return Out({"reconstruction": reconstruction_loss(self.ae, batch.x)}, {"reconstruction": 1.0})
         if self.p["ae_input"] == "strong":

@@ -292,6 +292,13 @@ class PseudoLabelTable:
         ce = F.cross_entropy(logits.float(), pseudo.clamp_min(0), reduction="none")
         return masked_mean(ce, kept), pseudo.clamp_min(0), kept
 
+    def losses(self, model: Classifier, batch: Batch, weights: dict[str, float], view: str = "weak") -> Out:
+        """A step on labeled + pseudo-labeled images: cross-entropy on the labeled images and on the unlabeled
+        ones' `view` against the table, in one forward pass (shared batch-norm statistics)."""
+        (_, lx), (_, lu) = forward_views(model, [batch.x, batch.u_view(view)])
+        loss_u, pseudo, kept = self.loss(lu, batch.u_idx)
+        return Out({"supervised": cross_entropy(lx, batch.y), "pseudo": loss_u}, weights, pseudo, kept)
+
     def state_dict(self) -> dict[str, Any]:
         """The table."""
         return {"labels": self.labels}

@@ -13,7 +13,7 @@ from sslbench.data import Batch
 from sslbench.core.scoring import map_clusters
 from sslbench.methods.clustering import fit_kmeans
 from sslbench.methods.common import (Clock, Method, Out, Phase, PseudoLabelTable, cross_entropy, embed,
-                                     forward_views, mixed_set_weights)
+                                     mixed_set_weights)
 from sslbench.methods.embeddings import EMBEDDINGS, autoencoder_codes, backbone_codes, pca_codes, reconstruction_loss
 from sslbench.models.autoencoder import ConvAutoencoder
 
@@ -95,11 +95,9 @@ class KMeansPseudo(Method):
         if not self.clustered:
             x = torch.cat([batch.x, batch.u_weak])
             return Out({"reconstruction": reconstruction_loss(self.ae, x)}, {"reconstruction": 1.0})
-        (_, lx), (_, lu) = forward_views(self.model, [batch.x, batch.u_weak])
-        loss_u, pseudo, kept = self.table.loss(lu, batch.u_idx)
         weights = mixed_set_weights(batch, len(self.data.labeled_idx), self.kept, self.p["weight"]) \
             if self.p["weighting"] == "mixed" else {"supervised": 1.0, "pseudo": self.p["weight"]}
-        return Out({"supervised": cross_entropy(lx, batch.y), "pseudo": loss_u}, weights, pseudo, kept)
+        return self.table.losses(self.model, batch, weights)
 
     def state_dict(self):
         return {"table": self.table.state_dict(), "clustered": self.clustered, "kept": self.kept,

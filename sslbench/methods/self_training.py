@@ -22,8 +22,8 @@ shows the supervised model's final accuracy (the report's Model A) where the poo
 from __future__ import annotations
 
 from sslbench.data import Batch, batches_per_pass
-from sslbench.methods.common import (Clock, Method, Out, Phase, PseudoLabelTable, cross_entropy, forward_views,
-                                     mixed_set_weights, predict, reinitialise)
+from sslbench.methods.common import (Clock, Method, Out, Phase, PseudoLabelTable, cross_entropy, mixed_set_weights,
+                                     predict, reinitialise)
 
 
 class SelfTraining(Method):
@@ -64,10 +64,8 @@ class SelfTraining(Method):
         self.batch = len(batch.x)
         if self.round == 0:
             return Out({"supervised": cross_entropy(self.model(batch.x), batch.y)}, {"supervised": 1.0})
-        (_, lx), (_, lu) = forward_views(self.model, [batch.x, batch.u_weak])
-        loss_u, pseudo, kept = self.table.loss(lu, batch.u_idx)
-        return Out({"supervised": cross_entropy(lx, batch.y), "pseudo": loss_u},
-                   mixed_set_weights(batch, len(self.data.labeled_idx), self.kept, self.p["weight"]), pseudo, kept)
+        return self.table.losses(self.model, batch,
+                                 mixed_set_weights(batch, len(self.data.labeled_idx), self.kept, self.p["weight"]))
 
     def after_step(self, clock: Clock) -> Phase | None:
         """At a stage boundary: label the pool with the model the run evaluates (the weight average where it keeps
