@@ -25,7 +25,7 @@ import torch
 from sslbench.data import Batch
 from sslbench.core.scoring import map_clusters
 from sslbench.methods.clustering import Whitening, fit_kmeans
-from sslbench.methods.common import Clock, Method, Out, Phase, PseudoLabelTable, cross_entropy
+from sslbench.methods.common import Clock, Method, Out, Phase, PseudoLabelTable, labeled_only
 from sslbench.methods.embeddings import autoencoder_codes, reconstruction_loss
 from sslbench.models.autoencoder import ConvAutoencoder
 
@@ -113,7 +113,7 @@ class AutoencoderKMeans(Method):
         `view` against their clusters' classes."""
         if self.network_on:
             if not batch.has_unlabeled:
-                return Out({"supervised": cross_entropy(self.model(batch.x), batch.y)}, {"supervised": 1.0})
+                return labeled_only(self.model, batch)
             return self.table.losses(self.model, batch, {"supervised": 1.0, "pseudo": 1.0}, self.p["view"])
         if not (batch.has_unlabeled and self.p["ae_on"] == "all"):
             return Out({"reconstruction": reconstruction_loss(self.ae, batch.x)}, {"reconstruction": 1.0})

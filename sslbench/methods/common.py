@@ -170,6 +170,11 @@ def cross_entropy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits.float(), y)
 
 
+def labeled_only(model: Classifier, batch: Batch) -> Out:
+    """A step on the labeled images alone: a pseudo-labeling method's stage before it has labels to learn."""
+    return Out({"supervised": cross_entropy(model(batch.x), batch.y)}, {"supervised": 1.0})
+
+
 def confidence_mask(logits: torch.Tensor, tau: float | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(pseudo-labels int64, kept bool, max probability) from detached logits; kept where max p >= tau.
 

@@ -12,7 +12,7 @@ import torch
 from sslbench.data import Batch
 from sslbench.core.scoring import map_clusters
 from sslbench.methods.clustering import fit_kmeans
-from sslbench.methods.common import (Clock, Method, Out, Phase, PseudoLabelTable, cross_entropy, embed,
+from sslbench.methods.common import (Clock, Method, Out, Phase, PseudoLabelTable, embed, labeled_only,
                                      mixed_set_weights)
 from sslbench.methods.embeddings import EMBEDDINGS, autoencoder_codes, backbone_codes, pca_codes, reconstruction_loss
 from sslbench.models.autoencoder import ConvAutoencoder
@@ -91,7 +91,7 @@ class KMeansPseudo(Method):
         """Pre-training: reconstruction, or labeled-only training. Then supervised + weight * CE on pseudo-labels,
         per step (1 : weight) or as one mixed set in which each pseudo-labeled image weighs `weight` (report 001)."""
         if not self.clustered and self.ae is None:  # embedding = "network": the labeled images alone
-            return Out({"supervised": cross_entropy(self.model(batch.x), batch.y)}, {"supervised": 1.0})
+            return labeled_only(self.model, batch)
         if not self.clustered:
             x = torch.cat([batch.x, batch.u_weak])
             return Out({"reconstruction": reconstruction_loss(self.ae, x)}, {"reconstruction": 1.0})

@@ -22,7 +22,7 @@ shows the supervised model's final accuracy (the report's Model A) where the poo
 from __future__ import annotations
 
 from sslbench.data import Batch, batches_per_pass
-from sslbench.methods.common import (Clock, Method, Out, Phase, PseudoLabelTable, cross_entropy, mixed_set_weights,
+from sslbench.methods.common import (Clock, Method, Out, Phase, PseudoLabelTable, labeled_only, mixed_set_weights,
                                      predict, reinitialise)
 
 
@@ -63,7 +63,7 @@ class SelfTraining(Method):
         """Supervised stage: CE on labeled images. Then the mixed set: CE on both, weighted by their shares."""
         self.batch = len(batch.x)
         if self.round == 0:
-            return Out({"supervised": cross_entropy(self.model(batch.x), batch.y)}, {"supervised": 1.0})
+            return labeled_only(self.model, batch)
         return self.table.losses(self.model, batch,
                                  mixed_set_weights(batch, len(self.data.labeled_idx), self.kept, self.p["weight"]))
 
